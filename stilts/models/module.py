@@ -1,0 +1,121 @@
+"""TransferModule: the shared encoder plus one task head, trained with the paper's optimisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import Metric, MetricCollection
+
+from stilts.models.heads import Head
+
+# Inputs the encoder takes; every other batch column belongs to the head.
+ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+
+
+class TransferModule(L.LightningModule):
+    """Encoder + head, generic over heads.
+
+    Args:
+        encoder: a transformers encoder returning `last_hidden_state`.
+        head: a `Head`.
+        metrics: metric name -> torchmetrics metric (updated with the head's `predict` output).
+        main_metric: names of the metrics whose mean is the task's score (`val/main`).
+        lr, weight_decay, betas, eps: AdamW settings.
+        warmup_ratio: share of the training steps with linear warm-up; linear decay after it.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        head: Head,
+        metrics: dict[str, Metric],
+        main_metric: Sequence[str],
+        lr: float,
+        weight_decay: float = 0.01,
+        betas: Sequence[float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        warmup_ratio: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.val_metrics = MetricCollection(dict(metrics), prefix="val/")
+        self.baseline_metrics = self.val_metrics.clone(prefix="baseline/")
+        self.main_metric = tuple(main_metric)
+        self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas), "eps": eps}
+        self.warmup_ratio = warmup_ratio
+        self.majority_label: int | None = None
+        self.predictions: list[dict[str, Any]] = []
+        self._baseline_updated = False
+        self.last_scores: dict[str, float] = {}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: batch[k] for k in ENCODER_INPUTS if k in batch}
+        hidden = self.encoder(**inputs).last_hidden_state
+        return self.head(hidden, batch)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.head.loss(self(batch), batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self.predictions = []
+        self._baseline_updated = False
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        logits = self(batch)
+        outputs = self.head.predict(logits, batch)
+        self.val_metrics.update(**outputs)
+        if self.majority_label is not None:
+            baseline = self.head.baseline_predict(batch, self.majority_label)
+            if baseline is not None:
+                self.baseline_metrics.update(**baseline)
+                self._baseline_updated = True
+        rows = {k: v.detach().cpu().tolist() for k, v in outputs.items()}
+        rows["idx"] = batch["idx"].cpu().tolist()
+        self.predictions += [
+            dict(zip(rows, values, strict=True)) for values in zip(*rows.values(), strict=True)
+        ]
+
+    def on_validation_epoch_end(self) -> None:
+        scores = {k: float(v) for k, v in self.val_metrics.compute().items()}
+        scores["val/main"] = sum(scores[f"val/{m}"] for m in self.main_metric) / len(self.main_metric)
+        if self._baseline_updated:
+            base = {k: float(v) for k, v in self.baseline_metrics.compute().items()}
+            scores["baseline/main"] = sum(base[f"baseline/{m}"] for m in self.main_metric) / len(
+                self.main_metric
+            )
+        self.log_dict({k: v for k, v in scores.items() if k != "val/main"})
+        self.log("val/main", scores["val/main"], prog_bar=True)
+        self.last_scores = scores
+        self.val_metrics.reset()
+        self.baseline_metrics.reset()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        decay, no_decay = [], []
+        for name, param in self.named_parameters():
+            if param.requires_grad:
+                (no_decay if name.endswith(NO_DECAY) else decay).append(param)
+        groups = [
+            {"params": decay, "weight_decay": self.optim["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(
+            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"]
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(self.warmup_ratio * total)
+
+        def linear_warmup_then_decay(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

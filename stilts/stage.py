@@ -1,0 +1,156 @@
+"""One training stage: a task's data, the encoder (fresh or from a state dict), a fresh head, fit,
+then the best checkpoint evaluated on the full dev set."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+from safetensors.torch import load_file
+from transformers import PreTrainedTokenizerBase
+
+from stilts.models.encoder import build_encoder
+from stilts.models.module import TransferModule
+from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+SMALL_TRAIN_SET = 1500  # the paper trains 40 epochs on training sets this small, else 10
+
+
+@dataclass
+class StageOutcome:
+    """What a finished stage hands back to the pipeline."""
+
+    module: TransferModule
+    scores: dict[str, float]
+    main: float
+    majority_baseline: float | None
+    predictions: list[dict[str, Any]]
+    steps: int
+    epochs: int
+    train_examples: int
+    val_examples: int
+    wall_time_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_max_epochs(spec: TaskSpec, train_size: int) -> int:
+    if spec.max_epochs is not None:
+        return spec.max_epochs
+    return 40 if train_size <= SMALL_TRAIN_SET else 10
+
+
+def make_datamodule(
+    cfg: DictConfig, spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, seed: int
+) -> TaskDataModule:
+    return TaskDataModule(
+        spec,
+        tokenizer,
+        data_dir=cfg.paths.data_dir,
+        cache_dir=cfg.paths.cache_dir,
+        source=cfg.data.source,
+        max_length=cfg.model.max_length,
+        seed=seed,
+        num_workers=cfg.data.num_workers,
+    )
+
+
+def _set_stage_node(cfg: DictConfig, spec: TaskSpec, role: str, stage_dir: Path) -> None:
+    """Fill `cfg.stage`, which the logger and callback configs interpolate."""
+    with open_dict(cfg):
+        cfg.stage = {"role": role, "task": spec.name, "dir": str(stage_dir), "patience": spec.patience}
+
+
+def train_stage(
+    cfg: DictConfig,
+    spec: TaskSpec,
+    role: str,
+    seed: int,
+    stage_dir: Path,
+    tokenizer: PreTrainedTokenizerBase,
+    encoder_weights: Path | None = None,
+) -> StageOutcome:
+    """Train `spec` from the pretrained encoder, or from `encoder_weights` (loaded strictly)."""
+    started = time.monotonic()
+    L.seed_everything(seed, workers=True)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    datamodule = make_datamodule(cfg, spec, tokenizer, seed)
+    datamodule.setup("fit")
+
+    encoder = build_encoder(cfg.model, dropout=spec.dropout)
+    if encoder_weights is not None:
+        encoder.load_state_dict(load_file(str(encoder_weights)), strict=True)
+    head = instantiate(
+        spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
+    )
+    metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
+    module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr, **cfg.optim.adamw)
+    module.majority_label = datamodule.majority_label()
+
+    max_epochs = default_max_epochs(spec, datamodule.train_size)
+    steps_per_epoch = len(datamodule.train_dataloader())
+    # Validate at the task's interval, but at least once an epoch so small data still gets checked.
+    val_interval = max(1, min(spec.val_interval, steps_per_epoch))
+    _set_stage_node(cfg, spec, role, stage_dir)
+    callbacks = [instantiate(node) for node in (cfg.callbacks or {}).values() if node is not None]
+    logger = instantiate(cfg.logger) if cfg.get("logger") and cfg.logger.get("_target_") else False
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        max_epochs=max_epochs,
+        val_check_interval=val_interval,
+        check_val_every_n_epoch=None,
+        gradient_clip_val=cfg.optim.grad_clip,
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=str(stage_dir),
+        use_distributed_sampler=False,
+    )
+    log.info(
+        "stage %s (%s): %d examples, %d epochs max, validation every %d steps",
+        role,
+        spec.name,
+        datamodule.train_size,
+        max_epochs,
+        val_interval,
+    )
+    trainer.fit(module, datamodule=datamodule)
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:
+        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state, strict=True)
+    datamodule.full_validation = True
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    scores = {k.removeprefix("val/"): v for k, v in module.last_scores.items() if k.startswith("val/")}
+    main = scores.pop("main")
+    baseline = module.last_scores.get("baseline/main")
+    if logger:
+        logger.log_metrics(
+            {f"final/{k}": v for k, v in {**scores, "main": main}.items()}, step=trainer.global_step
+        )
+        logger.finalize("success")
+    return StageOutcome(
+        module=module,
+        scores=scores,
+        main=main,
+        majority_baseline=baseline,
+        predictions=module.predictions,
+        steps=trainer.global_step,
+        epochs=trainer.current_epoch,
+        train_examples=datamodule.train_size,
+        val_examples=len(datamodule.featurized("val")),
+        wall_time_s=time.monotonic() - started,
+        extra={
+            "best_checkpoint": best,
+            "nan_loss": not math.isfinite(float(trainer.callback_metrics.get("train/loss", 0.0))),
+        },
+    )

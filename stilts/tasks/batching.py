@@ -1,0 +1,97 @@
+"""Length-grouped batch sampling and dynamic padding.
+
+Training batches group examples of similar length (shuffled within large "mega-batches", then the
+batches themselves shuffled) so little compute goes to padding; each batch is padded only to its own
+longest sequence. Under DDP every rank takes an equal share of the batches itself (the trainer runs
+with `use_distributed_sampler=False`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+
+class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Batches of indices whose lengths are close.
+
+    Args:
+        lengths: token count of each example.
+        batch_size: examples per batch.
+        shuffle: reshuffle every epoch (training) or keep a fixed longest-first order (evaluation).
+        seed: base seed; the epoch is added so every epoch differs but runs are reproducible.
+        mega_batch_factor: batches per sorted group; larger groups pad less but shuffle less.
+        num_replicas, rank: the DDP world size and this process's rank.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        mega_batch_factor: int = 50,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.mega = batch_size * mega_batch_factor
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _all_batches(self) -> list[np.ndarray]:
+        if not self.shuffle:
+            order = np.argsort(-self.lengths, kind="stable")
+            return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        rng = np.random.default_rng(self.seed + self.epoch)
+        order = rng.permutation(len(self.lengths))
+        batches = []
+        for start in range(0, len(order), self.mega):
+            group = order[start : start + self.mega]
+            group = group[np.argsort(-self.lengths[group], kind="stable")]
+            batches += [group[i : i + self.batch_size] for i in range(0, len(group), self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._all_batches()
+        if self.num_replicas > 1:
+            # Every rank must run the same number of steps: repeat the first batches to even out.
+            per_rank = math.ceil(len(batches) / self.num_replicas)
+            batches = (batches * 2)[: per_rank * self.num_replicas]
+            batches = batches[self.rank :: self.num_replicas]
+        for batch in batches:
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        total = math.ceil(len(self.lengths) / self.batch_size)
+        return math.ceil(total / self.num_replicas)
+
+
+class PaddingCollator:
+    """Pads the sequence columns of a list of examples to the batch's longest and stacks the rest."""
+
+    def __init__(self, pad_values: dict[str, int], pad_token_id: int) -> None:
+        self.pad_values = {k: (pad_token_id if v == -1 else v) for k, v in pad_values.items()}
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch: dict[str, torch.Tensor] = {}
+        for key in examples[0]:
+            values = [torch.as_tensor(example[key]) for example in examples]
+            if key in self.pad_values:
+                batch[key] = torch.nn.utils.rnn.pad_sequence(
+                    values, batch_first=True, padding_value=self.pad_values[key]
+                )
+            else:
+                batch[key] = torch.stack(values)
+        return batch

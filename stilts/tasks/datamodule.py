@@ -1,0 +1,154 @@
+"""TaskDataModule: one task's splits, read, featurized and served in length-grouped batches."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import lightning as L
+from hydra.utils import instantiate
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+from stilts.cache import file_sha256
+from stilts.errors import ConfigError, MissingDataError
+from stilts.tasks.batching import LengthGroupedBatchSampler
+from stilts.tasks.featurizers import Featurizer
+from stilts.tasks.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+SOURCES = ("auto", "local", "hub")
+
+
+class TaskDataModule(L.LightningDataModule):
+    """Reads a task from local files or the Hub, featurizes it (cached) and serves batches.
+
+    Args:
+        spec: the task.
+        tokenizer: the encoder's (fast) tokenizer.
+        data_dir: root of local data; the task reads `data_dir/<task name>/`.
+        cache_dir: root of the Arrow caches.
+        source: `local`, `hub`, or `auto` (local when the task's folder exists, else the Hub).
+        max_length: sequence length cap in tokens.
+        seed: shuffling seed of the training batches.
+        num_workers: dataloader worker processes.
+    """
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        tokenizer: PreTrainedTokenizerBase,
+        data_dir: str | Path,
+        cache_dir: str | Path,
+        source: str = "auto",
+        max_length: int = 256,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if source not in SOURCES:
+            raise ConfigError(f"`data.source` is {source!r}; use one of {SOURCES}")
+        self.spec = spec
+        self.tokenizer = tokenizer
+        self.task_dir = Path(data_dir).expanduser().resolve() / spec.name
+        self.cache_dir = Path(cache_dir).expanduser().resolve()
+        self.source = source
+        self.max_length = max_length
+        self.seed = seed
+        self.num_workers = num_workers
+        self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
+        self.features: dict[str, datasets.Dataset] = {}
+        self.full_validation = False
+
+    # ----- reading -----------------------------------------------------------------------------
+    def resolved_source(self) -> str:
+        """`local` or `hub`, after resolving `auto`; says where it looked when neither is usable."""
+        has_local = self.spec.cfg.get("local") is not None
+        has_hub = self.spec.cfg.get("hub") is not None
+        if self.source == "local" or (self.source == "auto" and self.task_dir.is_dir()):
+            if not has_local:
+                raise ConfigError(
+                    f"task `{self.spec.name}` defines no local reader (`{self.spec.name}.local`)"
+                )
+            if not self.task_dir.is_dir():
+                raise MissingDataError(
+                    f"task `{self.spec.name}`: no data folder at {self.task_dir} "
+                    f"(set `paths.data_dir`; {self.spec.cfg.get('origin', 'see README for sources')})"
+                )
+            return "local"
+        if not has_hub:
+            raise MissingDataError(
+                f"task `{self.spec.name}`: no local folder at {self.task_dir} and no Hub source; "
+                f"{self.spec.cfg.get('origin', 'see README for sources')}"
+            )
+        return "hub"
+
+    def read_split(self, split: str) -> datasets.Dataset:
+        """The canonical records of one split (`train`, `val` or `test`)."""
+        if self.resolved_source() == "local":
+            reader = instantiate(self.spec.cfg.local)
+            return reader.read(self.task_dir, split, self.spec.labels, self.cache_dir)
+        reader = instantiate(self.spec.cfg.hub)
+        return reader.read(split, self.spec.labels, self.cache_dir)
+
+    def data_fingerprint(self, split: str) -> str:
+        """A content hash of a split's data: the files' bytes (local) or the Hub dataset's fingerprint."""
+        if self.resolved_source() == "local":
+            reader = instantiate(self.spec.cfg.local)
+            paths = reader.split_paths(self.task_dir, split)
+            return ",".join(f"{p.name}:{file_sha256(p)}" for p in paths)
+        return self.read_split(split)._fingerprint
+
+    def featurized(self, split: str) -> datasets.Dataset:
+        if split not in self.features:
+            raw = self.read_split(split)
+            self.features[split] = self.featurizer(raw, self.tokenizer, self.max_length, self.cache_dir)
+        return self.features[split]
+
+    # ----- Lightning hooks ---------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.featurized("train")
+        self.featurized("val")
+
+    @property
+    def train_size(self) -> int:
+        return len(self.featurized("train"))
+
+    def majority_label(self) -> int | None:
+        """The most frequent training label, for the degenerate-run check (None without labels)."""
+        train = self.featurized("train")
+        if "label" not in train.column_names or not self.spec.labels:
+            return None
+        counts = Counter(int(x) for x in train["label"] if int(x) >= 0)
+        return counts.most_common(1)[0][0] if counts else None
+
+    def _loader(self, dataset: datasets.Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        sampler = LengthGroupedBatchSampler(
+            dataset["length"],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+        )
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=self.featurizer.collator(self.tokenizer.pad_token_id),
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        val = self.featurized("val")
+        limit = self.spec.val_limit
+        if not self.full_validation and limit is not None and len(val) > limit:
+            val = val.select(range(limit))  # the paper validates on the first 5,000 dev examples mid-training
+        return self._loader(val, self.spec.batch_size * 2, shuffle=False)

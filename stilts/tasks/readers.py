@@ -1,0 +1,287 @@
+"""Readers: raw task data (local files in their original format, or the Hub) -> `datasets.Dataset`.
+
+Every reader yields records with canonical columns (`idx`, `label` and the text columns its task's
+featurizer expects, e.g. `text_a`/`text_b`). Local readers name the file and line of any malformed
+record. Records are written by `Dataset.from_generator` into Arrow files under the cache dir, keyed by
+the reader, the split and the files' size and mtime, so data is memory-mapped rather than held in
+Python lists, and a second run reads the Arrow copy.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from stilts.errors import DataFormatError, MissingDataError, StiltsError
+
+UNLABELED = -1
+Record = dict[str, Any]
+
+
+def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, text without newline), naming the line of undecodable bytes."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise DataFormatError(path, number, f"bytes that are not UTF-8 ({err.reason})") from None
+
+
+def dotted(record: Mapping[str, Any], key: str, path: Path, line: int) -> Any:
+    """Look up `a.b.c` in nested dicts, naming the missing field."""
+    value: Any = record
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise DataFormatError(path, line, f"missing field `{key}`")
+        value = value[part]
+    return value
+
+
+class LabelMap:
+    """Maps raw label values (strings, bools, ints) to label indices, rejecting unknown values."""
+
+    def __init__(self, labels: Sequence[str], raw_values: Sequence[Any] | None) -> None:
+        values = list(raw_values) if raw_values is not None else list(labels)
+        if len(values) != len(labels):
+            raise StiltsError(f"label_values {values} do not match labels {list(labels)} one to one")
+        self.labels = list(labels)
+        self.index = {self._key(v): i for i, v in enumerate(values)}
+
+    @staticmethod
+    def _key(value: Any) -> tuple[str, str]:
+        return type(value).__name__, str(value)
+
+    def __call__(self, value: Any, path: Path | str, line: int | None) -> int:
+        if value is None or value == "":
+            return UNLABELED
+        found = self.index.get(self._key(value))
+        if found is None:
+            raise DataFormatError(path, line, f"label {value!r} is not one of {self.labels}")
+        return found
+
+
+class LocalReader:
+    """Base of the readers of original-format files under `${paths.data_dir}/<task>/`.
+
+    Args:
+        files: split name (`train`, `val`, `test`) -> file name, or a list of names read one after
+            the other (MNLI's matched + mismatched dev sets).
+        origin: where a user gets these files; shown when a file is missing.
+    """
+
+    def __init__(self, files: Mapping[str, str | Sequence[str]], origin: str = "") -> None:
+        self.files = {
+            split: [names] if isinstance(names, str) else list(names) for split, names in files.items()
+        }
+        self.origin = origin
+
+    def split_paths(self, task_dir: Path, split: str) -> list[Path]:
+        """The files of a split, or a MissingDataError saying where it looked."""
+        if split not in self.files:
+            raise MissingDataError(
+                f"no file is configured for split `{split}` (configured: {sorted(self.files)})"
+            )
+        paths = [task_dir / name for name in self.files[split]]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            hint = f" Get it from: {self.origin}" if self.origin else ""
+            raise MissingDataError(f"split `{split}`: no file at {', '.join(missing)}.{hint}")
+        return paths
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        """Yield the canonical records of the given files, in order."""
+        raise NotImplementedError
+
+    def read(self, task_dir: Path, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        paths = self.split_paths(task_dir, split)
+        stamps = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+        try:
+            dataset = datasets.Dataset.from_generator(
+                _generate,
+                # Tuples, not lists: datasets would treat lists as shards to split between processes.
+                gen_kwargs={
+                    "reader": self,
+                    "paths": tuple(paths),
+                    "labels": tuple(labels),
+                    "stamps": tuple(stamps),
+                },
+                cache_dir=str(cache_dir / "raw"),
+            )
+        except datasets.exceptions.DatasetGenerationError as err:
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, StiltsError):
+                raise cause from None
+            raise
+        if len(dataset) == 0:
+            raise DataFormatError(paths[0], None, f"split `{split}` holds no examples")
+        return dataset
+
+
+def _generate(
+    reader: LocalReader, paths: tuple[Path, ...], labels: tuple[str, ...], stamps: tuple
+) -> Iterator[Record]:
+    yield from reader.records(list(paths), LabelMap(labels, getattr(reader, "label_values", None)))
+
+
+class JsonlReader(LocalReader):
+    """JSON-lines files (SuperGLUE and most modern releases): one JSON object per line.
+
+    Args:
+        fields: canonical column -> JSON field (dotted paths reach into nested objects).
+        label_values: raw label values in the order of the task's labels (default: the label names).
+    """
+
+    def __init__(
+        self,
+        files: Mapping[str, str | Sequence[str]],
+        fields: Mapping[str, str],
+        label_values: Sequence[Any] | None = None,
+        origin: str = "",
+    ) -> None:
+        super().__init__(files, origin)
+        self.fields = dict(fields)
+        self.label_values = None if label_values is None else list(label_values)
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = 0
+        for path in paths:
+            for line, text in decoded_lines(path):
+                if not text.strip():
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
+                if not isinstance(obj, dict):
+                    raise DataFormatError(path, line, "expected a JSON object")
+                record: Record = {"idx": idx}
+                for column, key in self.fields.items():
+                    if column == "label":
+                        raw = obj.get(key) if key in obj else None  # test files carry no label
+                        record["label"] = labels(raw, path, line)
+                    else:
+                        record[column] = str(dotted(obj, key, path, line))
+                yield record
+                idx += 1
+
+
+class TsvReader(LocalReader):
+    """Tab-separated files (GLUE, SciTail, CoLA), with or without a header line.
+
+    Args:
+        columns: canonical column -> header name (files with a header) or 0-based column index.
+        header: whether the first line names the columns.
+        num_columns: expected column count of a header-less file (checked on every line).
+    """
+
+    def __init__(
+        self,
+        files: Mapping[str, str | Sequence[str]],
+        columns: Mapping[str, str | int],
+        header: bool = True,
+        num_columns: int | None = None,
+        label_values: Sequence[Any] | None = None,
+        origin: str = "",
+    ) -> None:
+        super().__init__(files, origin)
+        self.columns = dict(columns)
+        self.header = header
+        self.num_columns = num_columns
+        self.label_values = None if label_values is None else list(label_values)
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = 0
+        for path in paths:
+            position: dict[str, int] = {}
+            width = self.num_columns
+            for line, text in decoded_lines(path):
+                cells = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE)) if text else []
+                if self.header and line == 1:
+                    position = {name: i for i, name in enumerate(cells)}
+                    width = len(cells)
+                    continue
+                if not text.strip():
+                    continue
+                if width is not None and len(cells) != width:
+                    raise DataFormatError(
+                        path, line, f"expected {width} tab-separated columns, found {len(cells)}"
+                    )
+                record: Record = {"idx": idx}
+                for column, key in self.columns.items():
+                    where = position.get(key) if isinstance(key, str) else key
+                    if where is None or where >= len(cells):
+                        if column == "label":  # GLUE test files have no label column
+                            record["label"] = UNLABELED
+                            continue
+                        raise DataFormatError(path, line, f"no column `{key}` for `{column}`")
+                    value = cells[where]
+                    record[column] = labels(value, path, line) if column == "label" else value
+                yield record
+                idx += 1
+
+
+class HubReader:
+    """A Hugging Face Hub dataset in parquet (datasets 5.x loads no loading scripts).
+
+    Args:
+        path: Hub id, e.g. `aps/super_glue`.
+        name: config name, e.g. `rte`.
+        revision: branch, tag or commit (pin it for reproducible studies).
+        splits: stilts split -> Hub split, or a list of Hub splits concatenated in order.
+        fields: canonical column -> Hub column.
+        label_values: Hub label values in the order of the task's labels (default 0..n-1).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        splits: Mapping[str, str | Sequence[str]],
+        fields: Mapping[str, str],
+        name: str | None = None,
+        revision: str | None = None,
+        label_values: Sequence[Any] | None = None,
+    ) -> None:
+        self.path, self.name, self.revision = path, name, revision
+        self.splits = {s: [h] if isinstance(h, str) else list(h) for s, h in splits.items()}
+        self.fields = dict(fields)
+        self.label_values = None if label_values is None else list(label_values)
+
+    def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        if split not in self.splits:
+            raise MissingDataError(f"the Hub source {self.path} has no split configured for `{split}`")
+        values = self.label_values if self.label_values is not None else list(range(len(labels)))
+        label_map = LabelMap(labels, values)
+        where = f"hub:{self.path}/{self.name or ''}"
+        parts = []
+        for hub_split in self.splits[split]:
+            raw = datasets.load_dataset(
+                self.path,
+                self.name,
+                split=hub_split,
+                revision=self.revision,
+                cache_dir=str(cache_dir / "hub"),
+            )
+            missing = [c for c in self.fields.values() if c not in raw.column_names]
+            if missing:
+                raise StiltsError(
+                    f"{where} split {hub_split} lacks columns {missing}; has {raw.column_names}"
+                )
+            parts.append(raw)
+        raw = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+        def canonical(row: Record, idx: int) -> Record:
+            out: Record = {"idx": idx}
+            for column, key in self.fields.items():
+                value = row[key]
+                out[column] = (
+                    label_map(value if value != -1 else None, where, idx) if column == "label" else value
+                )
+            return out
+
+        return raw.map(canonical, with_indices=True, remove_columns=raw.column_names, desc=f"{where} {split}")
