@@ -93,6 +93,10 @@ def train_stage(
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
+    for metric in metrics.values():
+        # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
+        if hasattr(metric, "bind_references"):
+            metric.bind_references(datamodule.featurized("val"))
     module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr, **cfg.optim.adamw)
     module.majority_label = datamodule.majority_label()
 

@@ -62,6 +62,8 @@ class TransferModule(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.head.loss(self(batch), batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        if self._trainer is not None and self.trainer.optimizers:  # the learning rate of the schedule
+            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -77,8 +79,10 @@ class TransferModule(L.LightningModule):
             if baseline is not None:
                 self.baseline_metrics.update(**baseline)
                 self._baseline_updated = True
+        # One prediction row per example, or per target when the head returns its own `idx`
+        # (e.g. edge probing: several targets per sentence).
         rows = {k: v.detach().cpu().tolist() for k, v in outputs.items()}
-        rows["idx"] = batch["idx"].cpu().tolist()
+        rows.setdefault("idx", batch["idx"].cpu().tolist())
         self.predictions += [
             dict(zip(rows, values, strict=True)) for values in zip(*rows.values(), strict=True)
         ]

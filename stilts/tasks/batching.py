@@ -86,7 +86,9 @@ class PaddingCollator:
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, torch.Tensor] = {}
-        for key in examples[0]:
+        for key, first in examples[0].items():
+            if isinstance(first, str) or (isinstance(first, list) and first and isinstance(first[0], str)):
+                continue  # text kept for metrics or reports, not a model input
             values = [torch.as_tensor(example[key]) for example in examples]
             if key in self.pad_values:
                 batch[key] = torch.nn.utils.rnn.pad_sequence(

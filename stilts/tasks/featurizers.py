@@ -40,6 +40,8 @@ class Featurizer:
     """
 
     version: ClassVar[int] = 1
+    # Canonical columns kept beside the model inputs (e.g. gold answer strings for a metric).
+    keep_columns: ClassVar[tuple[str, ...]] = ("idx", "label")
     pad_values: ClassVar[dict[str, int]] = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
@@ -63,7 +65,7 @@ class Featurizer:
             self.encode,
             batched=True,
             fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
-            remove_columns=[c for c in dataset.column_names if c not in ("idx", "label")],
+            remove_columns=[c for c in dataset.column_names if c not in self.keep_columns],
             cache_file_name=str(out_dir / f"{key}.arrow"),
             new_fingerprint=key,
             load_from_cache_file=True,
@@ -73,6 +75,13 @@ class Featurizer:
     def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
         """Token counts before truncation, for the data report (share of truncated inputs)."""
         raise NotImplementedError
+
+    def describe(
+        self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> dict[str, Any]:
+        """Task-specific facts for `stilts-data` (choices per question, spans per sentence, spans
+        lost to truncation, skipped records...). The base class has none."""
+        return {}
 
     def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         """The batch collator for this featurizer's output (override for nested inputs)."""

@@ -38,6 +38,9 @@ def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
         report["tokens"]["max"] = int(array.max())
         report["truncated_share"] = float((array > datamodule.max_length).mean())
         report["max_length"] = datamodule.max_length
+    facts = featurizer.describe(raw, tokenizer, datamodule.max_length)
+    if facts:
+        report["facts"] = facts
     return report
 
 

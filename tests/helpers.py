@@ -1,0 +1,60 @@
+"""Shared test helpers: compose configs offline, run cells on the tiny model, locate fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from stilts.config import CONF_DIR, register_resolvers
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "data"  # one folder per task, in the task's native format
+REALDATA = REPO.parent / "shared" / "realdata"  # third-party excerpts; absent in users' clones
+
+needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is absent")
+
+
+def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
+    """Compose a config from conf/ as the command line would, without running the app."""
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
+
+
+def tiny_overrides(tmp_path: Path, data_dir: Path = FIXTURES) -> list[str]:
+    """Offline CPU settings: tiny model, no logger, caches and outputs under tmp_path."""
+    return [
+        "model=tiny",
+        "trainer=cpu",
+        "logger=none",
+        f"paths.data_dir={data_dir}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path}",
+        "+trainer.enable_progress_bar=false",
+    ]
+
+
+def run_tiny_cell(
+    tmp_path: Path, overrides: Sequence[str] = (), run_name: str = "run", data_dir: Path = FIXTURES
+) -> dict[str, Any]:
+    """Run one cell on the tiny model into tmp_path/run_name and return its result record."""
+    from stilts.pipeline import run_cell
+
+    cfg = compose_cfg([*tiny_overrides(tmp_path, data_dir), *overrides])
+    return run_cell(cfg, tmp_path / run_name)
+
+
+def train_steps(
+    tmp_path: Path, task: str, steps: int = 2, slot: str = "target", data_dir: Path = FIXTURES
+) -> dict[str, Any]:
+    """Train `task` for a few steps in the given slot (`target`, or `intermediate` before cb)."""
+    if slot == "target":
+        overrides = [f"task@target={task}", f"+trainer.max_steps={steps}"]
+    else:
+        overrides = [f"task@intermediate={task}", "task@target=rte", f"+trainer.max_steps={steps}"]
+    return run_tiny_cell(tmp_path, overrides, data_dir=data_dir)
