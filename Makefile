@@ -25,7 +25,8 @@ test-fast: install
 	$(OFFLINE) $(BIN)/pytest -q -m "not slow"
 
 demo: install
-	$(OFFLINE) $(BIN)/python -m stilts.demo
+	$(OFFLINE) $(BIN)/stilts-train task@intermediate=rte task@target=cb model=tiny trainer=cpu \
+		paths.data_dir=tests/fixtures/data paths.output_dir=outputs
 
 lint: install
 	$(BIN)/ruff check stilts tests

@@ -74,12 +74,14 @@ def intermediate_encoder(cfg: DictConfig, spec: TaskSpec, run_dir: Path, tokeniz
             {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()},
             str(folder / "encoder.safetensors"),
         )
-        return {
+        meta = {
             "scores": outcome.scores,
             "main": outcome.main,
             "steps": outcome.steps,
             "trained_in": str(run_dir),
         }
+        meta["wandb_run"] = outcome.close_logger({"intermediate": meta})
+        return meta
 
     entry = cache.get_or_train(intermediate_material(cfg, spec, seed, tokenizer), train)
     return {
@@ -92,6 +94,7 @@ def intermediate_encoder(cfg: DictConfig, spec: TaskSpec, run_dir: Path, tokeniz
         "trained_now": entry.trained_now,
         "intermediate_main": entry.meta.get("main"),
         "intermediate_scores": entry.meta.get("scores"),
+        "intermediate_wandb_run": entry.meta.get("wandb_run"),
     }
 
 
@@ -156,6 +159,7 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     result = build_result(cfg, target, seed, source, outcome)
     lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
     write_atomic(run_dir / PREDICTIONS, lines)
+    result["wandb_run"] = outcome.close_logger({"result": result})
     write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):

@@ -13,7 +13,8 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file
 from transformers import PreTrainedTokenizerBase
 
@@ -40,7 +41,22 @@ class StageOutcome:
     train_examples: int
     val_examples: int
     wall_time_s: float
+    logger: Logger | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def close_logger(self, summary: dict[str, Any] | None = None) -> str | None:
+        """Finish the stage's logger; W&B runs get `summary` in their run summary and are finished
+        (so the next stage starts a run of its own). Returns the W&B run path, if any."""
+        if not self.logger:
+            return None
+        experiment = getattr(self.logger, "experiment", None)
+        run_path = getattr(experiment, "path", None)
+        if summary and hasattr(experiment, "summary"):
+            experiment.summary.update(summary)
+        self.logger.finalize("success")
+        if hasattr(experiment, "finish"):
+            experiment.finish()
+        return run_path if isinstance(run_path, str) else None
 
 
 def default_max_epochs(spec: TaskSpec, train_size: int) -> int:
@@ -107,6 +123,8 @@ def train_stage(
     _set_stage_node(cfg, spec, role, stage_dir)
     callbacks = [instantiate(node) for node in (cfg.callbacks or {}).values() if node is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") and cfg.logger.get("_target_") else False
+    if logger:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         max_epochs=max_epochs,
@@ -141,7 +159,6 @@ def train_stage(
         logger.log_metrics(
             {f"final/{k}": v for k, v in {**scores, "main": main}.items()}, step=trainer.global_step
         )
-        logger.finalize("success")
     return StageOutcome(
         module=module,
         scores=scores,
@@ -153,6 +170,7 @@ def train_stage(
         train_examples=datamodule.train_size,
         val_examples=len(datamodule.featurized("val")),
         wall_time_s=time.monotonic() - started,
+        logger=logger or None,
         extra={
             "best_checkpoint": best,
             "nan_loss": not math.isfinite(float(trainer.callback_metrics.get("train/loss", 0.0))),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+from datasets.arrow_writer import SchemaInferenceError
 
 from stilts.errors import DataFormatError, MissingDataError, StiltsError
 
@@ -117,6 +118,8 @@ class LocalReader:
             cause = err.__cause__ or err.__context__
             if isinstance(cause, StiltsError):
                 raise cause from None
+            if isinstance(cause, SchemaInferenceError):  # the generator yielded nothing
+                raise DataFormatError(paths[0], None, f"split `{split}` holds no examples") from None
             raise
         if len(dataset) == 0:
             raise DataFormatError(paths[0], None, f"split `{split}` holds no examples")

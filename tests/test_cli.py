@@ -1,0 +1,41 @@
+"""The command line as a user runs it: `stilts-train` cells with the intermediate cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import FIXTURES, REPO
+
+
+def stilts_train(tmp_path: Path, *overrides: str) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "logger=csv",
+               f"paths.data_dir={FIXTURES}", f"paths.cache_dir={tmp_path / 'cache'}",
+               f"paths.output_dir={tmp_path / 'out'}", *overrides]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    newest = max((tmp_path / "out" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+    return json.loads((newest / "result.json").read_text())
+
+
+def test_cells_from_the_command_line_share_the_cached_intermediate(tmp_path) -> None:
+    first = stilts_train(tmp_path, "task@intermediate=rte", "task@target=cb")
+    assert first["task"] == "cb" and first["main_metric"] == ["f1_macro"]
+    assert first["encoder_source"]["trained_now"] is True
+    second = stilts_train(tmp_path, "task@intermediate=rte", "task@target=sst2")
+    assert second["encoder_source"]["trained_now"] is False
+    assert second["encoder_source"]["cache_key"] == first["encoder_source"]["cache_key"]
+
+
+def test_bad_input_exits_with_a_message(tmp_path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "task@target=rte",
+               f"paths.data_dir={tmp_path / 'nothing'}", "data.source=local",
+               f"paths.output_dir={tmp_path / 'out'}"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 2
+    assert "no data folder at" in done.stderr + done.stdout
