@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import shutil
+import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from filelock import FileLock
 log = logging.getLogger(__name__)
 WEIGHTS = "encoder.safetensors"
 META = "meta.json"
+RANK_ZERO_WAIT_S = 1800  # how long other DDP ranks wait for rank zero to publish an entry
 
 
 def cache_key(material: dict[str, Any]) -> str:
@@ -66,17 +69,23 @@ class EncoderCache:
             return CacheEntry(entry, False, json.loads((entry / META).read_text()))
         return None
 
-    def get_or_train(self, material: dict[str, Any], train: Callable[[Path], dict[str, Any]]) -> CacheEntry:
+    def get_or_train(
+        self, material: dict[str, Any], train: Callable[[Path], dict[str, Any]], publish: bool = True
+    ) -> CacheEntry:
         """Return the entry for `material`, calling `train(folder)` only when it does not exist yet.
 
         `train` must write `encoder.safetensors` into the folder it is given and return the metadata
-        (e.g. the intermediate scores) to store beside it.
+        (e.g. the intermediate scores) to store beside it. Under DDP every rank calls this; only
+        rank zero (`publish=True`) takes the lock and publishes, the other ranks train alongside it
+        (DDP needs them all) and then wait for rank zero's entry.
         """
         key = cache_key(material)
         found = self._published(key)
         if found is not None:
             log.info("intermediate encoder cache hit: %s", found.path)
             return found
+        if not publish:
+            return self._train_with_rank_zero(key, train)
         with FileLock(str(self.root / f"{key}.lock")):
             found = self._published(key)  # another job may have finished it while we waited
             if found is not None:
@@ -98,3 +107,17 @@ class EncoderCache:
                 raise
         log.info("intermediate encoder trained and cached: %s", self.root / key)
         return CacheEntry(self.root / key, True, meta)
+
+    def _train_with_rank_zero(self, key: str, train: Callable[[Path], dict[str, Any]]) -> CacheEntry:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}.rank-", dir=self.root))
+        try:
+            train(scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        deadline = time.monotonic() + RANK_ZERO_WAIT_S
+        while time.monotonic() < deadline:
+            found = self._published(key)
+            if found is not None:
+                return found
+            time.sleep(1.0)
+        raise TimeoutError(f"rank zero did not publish {self.root / key} within {RANK_ZERO_WAIT_S} s")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,15 @@ from safetensors.torch import save_file
 
 import stilts
 from stilts.cache import EncoderCache, file_sha256
+from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
+from stilts.runs import RESULT, cell_digest, finished_result, prepare_run_dir, write_atomic
 from stilts.stage import StageOutcome, make_datamodule, train_stage
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import NO_TASK, TaskSpec
 
 log = logging.getLogger(__name__)
-RESULT = "result.json"
 PREDICTIONS = "predictions.jsonl"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def stage_seed(cfg: DictConfig, stage: str) -> int:
@@ -52,7 +45,7 @@ def intermediate_material(cfg: DictConfig, spec: TaskSpec, seed: int, tokenizer:
     return {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "task": spec.name,
-        "task_digest": spec.digest(),
+        "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
         "data": {split: datamodule.data_fingerprint(split) for split in ("train", "val")},
         "featurizer": [type(featurizer).__qualname__, featurizer.version],
         "tokenizer": tokenizer_digest(tokenizer),
@@ -83,7 +76,9 @@ def intermediate_encoder(cfg: DictConfig, spec: TaskSpec, run_dir: Path, tokeniz
         meta["wandb_run"] = outcome.close_logger({"intermediate": meta})
         return meta
 
-    entry = cache.get_or_train(intermediate_material(cfg, spec, seed, tokenizer), train)
+    entry = cache.get_or_train(
+        intermediate_material(cfg, spec, seed, tokenizer), train, publish=is_rank_zero()
+    )
     return {
         "kind": "intermediate",
         "task": spec.name,
@@ -138,7 +133,13 @@ def build_result(
 def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Run one cell into `run_dir` and return its result record (also written as result.json)."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    digest = cell_digest(cfg)
+    done = finished_result(run_dir, digest)
+    if done is not None and not cfg.get("force", False):
+        log.info("cell %s already finished (%s); skipping it (force=true reruns it)", cfg.cell_name, run_dir)
+        return {**done, "skipped": True}
+    if is_rank_zero():
+        prepare_run_dir(run_dir, digest)
     target = TaskSpec.from_config(cfg.target, key="target")
     tokenizer = load_tokenizer(cfg.model)
     if cfg.intermediate.name == NO_TASK:
@@ -157,9 +158,12 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     seed = stage_seed(cfg, target.role)
     outcome = train_stage(cfg, target, target.role, seed, run_dir / target.role, tokenizer, weights)
     result = build_result(cfg, target, seed, source, outcome)
+    result["cell_digest"] = digest
+    result["wandb_run"] = outcome.close_logger({"result": result})
+    if not is_rank_zero():  # results and predictions are written once, by rank zero
+        return result
     lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
     write_atomic(run_dir / PREDICTIONS, lines)
-    result["wandb_run"] = outcome.close_logger({"result": result})
     write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):

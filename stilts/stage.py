@@ -4,7 +4,6 @@ then the best checkpoint evaluated on the full dev set."""
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file
 from transformers import PreTrainedTokenizerBase
 
+from stilts.callbacks import ExactResume, NonFiniteLoss
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
 from stilts.tasks.datamodule import TaskDataModule
@@ -100,6 +100,7 @@ def train_stage(
     L.seed_everything(seed, workers=True)
     stage_dir.mkdir(parents=True, exist_ok=True)
     datamodule = make_datamodule(cfg, spec, tokenizer, seed)
+    spec = datamodule.spec  # with its labels when the task derives them from training data
     datamodule.setup("fit")
 
     encoder = build_encoder(cfg.model, dropout=spec.dropout)
@@ -122,6 +123,8 @@ def train_stage(
     val_interval = max(1, min(spec.val_interval, steps_per_epoch))
     _set_stage_node(cfg, spec, role, stage_dir)
     callbacks = [instantiate(node) for node in (cfg.callbacks or {}).values() if node is not None]
+    non_finite = NonFiniteLoss()
+    callbacks += [ExactResume(), non_finite]
     logger = instantiate(cfg.logger) if cfg.get("logger") and cfg.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -144,7 +147,11 @@ def train_stage(
         max_epochs,
         val_interval,
     )
-    trainer.fit(module, datamodule=datamodule)
+    last = stage_dir / "checkpoints" / "last.ckpt"
+    resume = str(last) if last.is_file() else None
+    if resume:
+        log.info("resuming stage %s (%s) from %s", role, spec.name, last)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
@@ -173,6 +180,7 @@ def train_stage(
         logger=logger or None,
         extra={
             "best_checkpoint": best,
-            "nan_loss": not math.isfinite(float(trainer.callback_metrics.get("train/loss", 0.0))),
+            "nan_loss": non_finite.count > 0,
+            "non_finite_steps": non_finite.count,
         },
     )

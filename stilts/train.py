@@ -2,15 +2,19 @@
 
 stilts-train task@intermediate=mnli task@target=rte
 stilts-train -m task@intermediate=none,mnli task@target=rte,cb restart=0,1,2
+stilts-train -m experiment=paper_grid hydra/launcher=slurm
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from stilts.config import CONF_DIR, register_resolvers
@@ -21,13 +25,26 @@ log = logging.getLogger("stilts")
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def run(cfg: DictConfig) -> float:
-    from stilts.pipeline import run_cell  # heavy imports after Hydra has parsed the command line
+    # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
+    from stilts.launch import claim_gpu, prepare_ddp_relaunch
+    from stilts.pipeline import run_cell
+    from stilts.runs import record_failure
 
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    claim_gpu(cfg)
+    prepare_ddp_relaunch(run_dir)
     try:
-        result = run_cell(cfg, HydraConfig.get().runtime.output_dir)
-    except StiltsError as err:
-        log.error("%s", err)
-        sys.exit(2)
+        result = run_cell(cfg, run_dir)
+    except Exception as err:  # one failing cell must not end a sweep: record it, go on
+        record_failure(run_dir, cfg, err)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            log.exception("cell %s failed; recorded in %s/result.json", cfg.cell_name, run_dir)
+            return math.nan
+        if isinstance(err, StiltsError):
+            log.error("%s", err)
+            sys.exit(2)
+        raise
     return float(result["main"])
 
 

@@ -88,6 +88,10 @@ class TransferModule(L.LightningModule):
         ]
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.world_size > 1:  # every rank scored a shard of the dev set: gather the rows
+            shards: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(shards, self.predictions)
+            self.predictions = [row for shard in shards for row in shard]
         scores = {k: float(v) for k, v in self.val_metrics.compute().items()}
         scores["val/main"] = sum(scores[f"val/{m}"] for m in self.main_metric) / len(self.main_metric)
         if self._baseline_updated:

@@ -46,9 +46,14 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.num_replicas = num_replicas
         self.rank = rank
         self.epoch = 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def skip_batches(self, count: int) -> None:
+        """Leave out the first `count` batches of the next pass (resuming an interrupted epoch)."""
+        self._skip = count
 
     def _all_batches(self) -> list[np.ndarray]:
         if not self.shuffle:
@@ -66,16 +71,21 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._all_batches()
         if self.num_replicas > 1:
-            # Every rank must run the same number of steps: repeat the first batches to even out.
-            per_rank = math.ceil(len(batches) / self.num_replicas)
-            batches = (batches * 2)[: per_rank * self.num_replicas]
+            if self.shuffle:
+                # Every rank must run the same number of training steps: repeat the first batches.
+                per_rank = math.ceil(len(batches) / self.num_replicas)
+                batches = (batches * 2)[: per_rank * self.num_replicas]
+            # Evaluation is not padded, so no example is scored twice; metrics sync at compute().
             batches = batches[self.rank :: self.num_replicas]
-        for batch in batches:
+        skip, self._skip = self._skip, 0
+        for batch in batches[skip:]:
             yield batch.tolist()
 
     def __len__(self) -> int:
         total = math.ceil(len(self.lengths) / self.batch_size)
-        return math.ceil(total / self.num_replicas)
+        if self.shuffle:
+            return math.ceil(total / self.num_replicas)
+        return len(range(self.rank, total, self.num_replicas))
 
 
 class PaddingCollator:

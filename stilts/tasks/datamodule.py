@@ -8,6 +8,7 @@ from pathlib import Path
 
 import datasets
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
@@ -58,6 +59,8 @@ class TaskDataModule(L.LightningDataModule):
         self.max_length = max_length
         self.seed = seed
         self.num_workers = num_workers
+        if spec.cfg.get("labels_from_train") and not spec.labels:
+            self.spec = spec.with_labels(self._train_labels())
         self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
         self.features: dict[str, datasets.Dataset] = {}
         self.full_validation = False
@@ -84,6 +87,19 @@ class TaskDataModule(L.LightningDataModule):
                 f"{self.spec.cfg.get('origin', 'see README for sources')}"
             )
         return "hub"
+
+    def _train_labels(self) -> list[str]:
+        """The sorted label set of the training split (open-ended label sets, e.g. CCG supertags)."""
+        source = self.resolved_source()
+        reader = instantiate(self.spec.cfg.local if source == "local" else self.spec.cfg.hub)
+        if not hasattr(reader, "label_set"):
+            raise ConfigError(
+                f"task `{self.spec.name}`: `labels_from_train` needs a {source} reader with `label_set`"
+            )
+        labels = list(reader.label_set(self.task_dir))
+        if not labels:
+            raise MissingDataError(f"task `{self.spec.name}`: the training split has no labels")
+        return labels
 
     def read_split(self, split: str) -> datasets.Dataset:
         """The canonical records of one split (`train`, `val` or `test`)."""
@@ -141,6 +157,9 @@ class TaskDataModule(L.LightningDataModule):
             collate_fn=self.featurizer.collator(self.tokenizer.pad_token_id),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # Its own generator: creating a loader iterator then draws no number from the global RNG,
+            # so dropout masks do not depend on how often loaders were started (exact resumes).
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

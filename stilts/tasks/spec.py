@@ -6,12 +6,14 @@ its readers, featurizer, head and metrics by `_target_`, so adding a task never 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
@@ -88,6 +90,14 @@ class TaskSpec:
     def role(self) -> str:
         """The role of this task's downstream stage: `probing` or `target`."""
         return "probing" if self.probing else "target"
+
+    def with_labels(self, labels: list[str]) -> TaskSpec:
+        """This spec with labels derived from data (`labels_from_train: true`), written into its
+        node too, so the digest (the task's fingerprint) and interpolations see them."""
+        cfg = copy.deepcopy(self.cfg)
+        with open_dict(cfg):
+            cfg.labels = list(labels)
+        return dataclasses.replace(self, labels=tuple(labels), cfg=cfg)
 
     def digest(self) -> str:
         """A hash of the resolved task node: any change to the task's definition changes it."""

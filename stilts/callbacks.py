@@ -1,0 +1,66 @@
+"""Callbacks stilts always adds to a stage's trainer (the configurable ones live in conf/callbacks/)."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+
+class ExactResume(L.Callback):
+    """Makes a run resumed from a mid-epoch checkpoint continue exactly where it stopped.
+
+    Lightning restores the model, optimizer, scheduler, loop counters and callback states; this
+    callback adds the RNG states (so dropout masks continue as they would have) and makes the
+    length-grouped sampler skip the batches of the interrupted epoch that were already trained on
+    (the sampler's order depends only on seed and epoch, so the remaining batches are the same).
+    """
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        checkpoint["stilts_rng"] = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        }
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        self._rng = checkpoint.get("stilts_rng")
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        rng, self._rng = getattr(self, "_rng", None), None
+        if rng is None:
+            return
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"]:
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        sampler = getattr(trainer.train_dataloader, "batch_sampler", None)
+        if done and hasattr(sampler, "skip_batches"):
+            sampler.skip_batches(done)
+
+
+class NonFiniteLoss(L.Callback):
+    """Counts training steps whose loss was NaN or infinite; the result flags such runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None and not math.isfinite(float(loss)):
+            self.count += 1
+
+    def state_dict(self) -> dict[str, int]:
+        return {"count": self.count}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.count = state_dict["count"]

@@ -1,0 +1,58 @@
+"""A cell killed with SIGKILL mid-training resumes from its last checkpoint and ends as if never killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, REPO
+
+CELL = ["task@target=rte", "++target.max_epochs=12", "++target.patience=100", "keep_checkpoints=true"]
+
+
+def launch(tmp_path: Path, out: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "logger=csv",
+               f"paths.data_dir={FIXTURES}", f"paths.cache_dir={tmp_path / 'cache'}",
+               f"paths.output_dir={tmp_path / out}", "+trainer.enable_progress_bar=false", *CELL]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def result_of(tmp_path: Path, out: str) -> dict:
+    (path,) = (tmp_path / out).rglob("result.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_sigkill_then_relaunch_equals_an_uninterrupted_run(tmp_path) -> None:
+    reference = launch(tmp_path, "reference")
+    assert reference.wait(300) == 0, reference.stderr.read()[-2000:]
+
+    victim = launch(tmp_path, "killed")
+    deadline = time.monotonic() + 120
+    checkpoints = tmp_path / "killed"
+    while time.monotonic() < deadline:
+        lasts = list(checkpoints.rglob("last.ckpt"))
+        if lasts and time.monotonic() - lasts[0].stat().st_mtime > 0.05:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("no checkpoint was written")
+    time.sleep(0.3)  # let training run past the checkpoint, so the kill lands mid-epoch
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    assert not list(checkpoints.rglob("result.json"))
+
+    relaunched = launch(tmp_path, "killed")
+    assert relaunched.wait(300) == 0, relaunched.stderr.read()[-2000:]
+    resumed, expected = result_of(tmp_path, "killed"), result_of(tmp_path, "reference")
+    assert resumed["metrics"] == expected["metrics"]
+    assert resumed["steps"] == expected["steps"]
