@@ -11,6 +11,11 @@ import numpy as np
 import torch
 
 
+def _numpy_state_to_plain(state: tuple) -> tuple:
+    kind, keys, position, has_gauss, cached = state
+    return kind, torch.from_numpy(keys.copy()), int(position), int(has_gauss), float(cached)
+
+
 class ExactResume(L.Callback):
     """Makes a run resumed from a mid-epoch checkpoint continue exactly where it stopped.
 
@@ -24,7 +29,8 @@ class ExactResume(L.Callback):
         checkpoint["stilts_rng"] = {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": np.random.get_state(),
+            # Tensors and plain values only, so the checkpoint loads with torch.load(weights_only=True).
+            "numpy": _numpy_state_to_plain(np.random.get_state()),
             "python": random.getstate(),
         }
 
@@ -38,11 +44,13 @@ class ExactResume(L.Callback):
         torch.set_rng_state(rng["torch"])
         if rng["cuda"]:
             torch.cuda.set_rng_state_all(rng["cuda"])
-        np.random.set_state(rng["numpy"])
+        kind, keys, position, has_gauss, cached = rng["numpy"]
+        np.random.set_state((kind, keys.numpy(), position, has_gauss, cached))
         random.setstate(rng["python"])
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
         sampler = getattr(trainer.train_dataloader, "batch_sampler", None)
-        if done and hasattr(sampler, "skip_batches"):
+        # A checkpoint taken at the end of an epoch resumes at the start of the next: nothing to skip.
+        if 0 < done < trainer.num_training_batches and hasattr(sampler, "skip_batches"):
             sampler.skip_batches(done)
 
 

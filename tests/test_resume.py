@@ -14,16 +14,16 @@ import pytest
 
 from tests.helpers import FIXTURES, REPO
 
-CELL = ["task@target=rte", "++target.max_epochs=12", "++target.patience=100", "keep_checkpoints=true"]
+CELL = ["task@target=rte", "++target.max_epochs=80", "++target.patience=100", "keep_checkpoints=true"]
 
 
 def launch(tmp_path: Path, out: str) -> subprocess.Popen:
+    log = (tmp_path / f"{out}.log").open("a")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "logger=csv",
                f"paths.data_dir={FIXTURES}", f"paths.cache_dir={tmp_path / 'cache'}",
                f"paths.output_dir={tmp_path / out}", "+trainer.enable_progress_bar=false", *CELL]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def result_of(tmp_path: Path, out: str) -> dict:
@@ -34,25 +34,29 @@ def result_of(tmp_path: Path, out: str) -> dict:
 @pytest.mark.slow
 def test_sigkill_then_relaunch_equals_an_uninterrupted_run(tmp_path) -> None:
     reference = launch(tmp_path, "reference")
-    assert reference.wait(300) == 0, reference.stderr.read()[-2000:]
+    assert reference.wait(300) == 0, (tmp_path / "reference.log").read_text()[-2000:]
 
     victim = launch(tmp_path, "killed")
     deadline = time.monotonic() + 120
     checkpoints = tmp_path / "killed"
     while time.monotonic() < deadline:
         lasts = list(checkpoints.rglob("last.ckpt"))
-        if lasts and time.monotonic() - lasts[0].stat().st_mtime > 0.05:
+        if lasts:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     else:
-        pytest.fail("no checkpoint was written")
-    time.sleep(0.3)  # let training run past the checkpoint, so the kill lands mid-epoch
+        pytest.fail("no checkpoint was written: " + (tmp_path / "killed.log").read_text()[-2000:])
+    time.sleep(1.0)  # let training run past the checkpoint, so the kill lands mid-epoch
+    assert victim.poll() is None, "the run finished before it could be killed"
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
     assert not list(checkpoints.rglob("result.json"))
 
     relaunched = launch(tmp_path, "killed")
-    assert relaunched.wait(300) == 0, relaunched.stderr.read()[-2000:]
+    assert relaunched.wait(300) == 0, (tmp_path / "killed.log").read_text()[-2000:]
     resumed, expected = result_of(tmp_path, "killed"), result_of(tmp_path, "reference")
     assert resumed["metrics"] == expected["metrics"]
     assert resumed["steps"] == expected["steps"]
+    predictions = [(tmp_path / out).rglob("predictions.jsonl") for out in ("killed", "reference")]
+    first, second = (next(found).read_text() for found in predictions)
+    assert first == second

@@ -61,9 +61,14 @@ class TransferModule(L.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.head.loss(self(batch), batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
-        if self._trainer is not None and self.trainer.optimizers:  # the learning rate of the schedule
-            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        # Log only on the steps whose logs are written (as Lightning's LearningRateMonitor does): a
+        # `self.log` call costs about as much as a tiny model's step, and the progress bar reading a
+        # logged GPU tensor makes the host wait for the GPU every step.
+        trainer = self._trainer
+        if trainer is None or trainer._logger_connector.should_update_logs:
+            self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+            if trainer is not None and trainer.optimizers:  # the learning rate of the schedule
+                self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
     def on_validation_epoch_start(self) -> None:

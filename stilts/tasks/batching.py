@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,12 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
 
 
 class PaddingCollator:
-    """Pads the sequence columns of a list of examples to the batch's longest and stacks the rest."""
+    """Pads the sequence columns of a list of examples to the batch's longest and stacks the rest.
+
+    The sampler-only `length` column and text columns are left out of the batch.
+    """
+
+    skip_columns: tuple[str, ...] = ("length",)  # read by the sampler from the dataset, not by models
 
     def __init__(self, pad_values: dict[str, int], pad_token_id: int) -> None:
         self.pad_values = {k: (pad_token_id if v == -1 else v) for k, v in pad_values.items()}
@@ -97,13 +103,41 @@ class PaddingCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, torch.Tensor] = {}
         for key, first in examples[0].items():
+            if key in self.skip_columns:
+                continue
             if isinstance(first, str) or (isinstance(first, list) and first and isinstance(first[0], str)):
                 continue  # text kept for metrics or reports, not a model input
-            values = [torch.as_tensor(example[key]) for example in examples]
+            values = [example[key] for example in examples]
             if key in self.pad_values:
-                batch[key] = torch.nn.utils.rnn.pad_sequence(
-                    values, batch_first=True, padding_value=self.pad_values[key]
-                )
+                batch[key] = pad_rows(values, self.pad_values[key])
             else:
-                batch[key] = torch.stack(values)
+                batch[key] = _stack(values)
         return batch
+
+
+def pad_rows(rows: list[Any], value: int) -> torch.Tensor:
+    """Pad sequences to the longest: `[B, T]` for rows of numbers (filled in one numpy operation rather
+    than one tensor per example), `[B, T, ...]` for rows of fixed-size items."""
+    lengths = [len(row) for row in rows]
+    first = next((row[0] for row in rows if len(row)), None)
+    dtype = _DTYPES.get(type(first))
+    if dtype is None:  # rows of vectors (e.g. span pairs) or of tensors: pad item by item
+        return torch.nn.utils.rnn.pad_sequence(
+            [torch.as_tensor(row) for row in rows], batch_first=True, padding_value=value
+        )
+    flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=sum(lengths))
+    out = np.full((len(rows), max(lengths)), value, dtype=dtype)
+    out[np.arange(out.shape[1]) < np.asarray(lengths)[:, None]] = flat  # row-major, the order of `flat`
+    return torch.from_numpy(out)
+
+
+# The dtypes torch.as_tensor gives Python numbers.
+_DTYPES: dict[type, type] = {int: np.int64, float: np.float32, bool: np.bool_}
+
+
+def _stack(values: list[Any]) -> torch.Tensor:
+    """Scalars or equal-size lists -> one tensor, in one conversion where the values allow it."""
+    try:
+        return torch.as_tensor(values)
+    except (ValueError, TypeError):  # tensors or ragged nesting: convert one by one
+        return torch.stack([torch.as_tensor(v) for v in values])

@@ -10,6 +10,7 @@ import datasets
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
@@ -144,7 +145,7 @@ class TaskDataModule(L.LightningDataModule):
     def _loader(self, dataset: datasets.Dataset, batch_size: int, shuffle: bool) -> DataLoader:
         trainer = self.trainer
         sampler = LengthGroupedBatchSampler(
-            dataset["length"],
+            dataset.with_format("numpy", columns=["length"])[:]["length"],  # one Arrow read, no Python list
             batch_size=batch_size,
             shuffle=shuffle,
             seed=self.seed,
@@ -157,6 +158,8 @@ class TaskDataModule(L.LightningDataModule):
             collate_fn=self.featurizer.collator(self.tokenizer.pad_token_id),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # Page-locked batches let the copy to the GPU overlap compute (Lightning copies non-blocking).
+            pin_memory=trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator),
             # Its own generator: creating a loader iterator then draws no number from the global RNG,
             # so dropout masks do not depend on how often loaders were started (exact resumes).
             generator=torch.Generator().manual_seed(self.seed),

@@ -1,0 +1,204 @@
+"""Multiple-choice tasks: featurizer, collator and the Hub reader of COPA, CommonsenseQA and HellaSwag.
+
+Tasks (local readers in `stilts.tasks.multiple_choice_readers`):
+- COPA (SuperGLUE; jsonl `premise, choice1, choice2, question: cause|effect, label 0|1`; 2 choices).
+- CommonsenseQA (jsonl `answerKey, question{stem, choices[{label, text}]}`; 5 choices A-E).
+- Cosmos QA (csv `id,context,question,answer0..answer3,label`; 4 choices).
+- SocialIQA (jsonl `context, question, answerA/B/C` + a labels file with 1/2/3 per line; 3 choices).
+- HellaSwag (jsonl `ctx_a, ctx_b, endings[4], label`; 4 endings).
+Paper score of all five: accuracy.
+
+Canonical record: `idx`, `label` (index of the right choice, -1 unlabeled), `context` (first segment)
+and `choices` (second segment of each choice). Every choice is encoded as the pair (context, choice);
+the featurizer tokenizes all choices of a batch in one flat tokenizer call and regroups them, the
+collator flattens a batch to `[batch * choices, tokens]` for the encoder and adds `choice_mask`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from stilts.errors import DataFormatError
+from stilts.tasks.featurizers import Batch, Featurizer
+from stilts.tasks.readers import HubReader, decoded_lines
+
+# COPA as a sentence to complete (RoBERTa / fairseq style): "<premise> because" / "<premise> so".
+COPA_CONNECTIVES = {"cause": "because", "effect": "so"}
+
+
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) of a JSON-lines file, naming the line of invalid JSON."""
+    for line, text in decoded_lines(path):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
+        if not isinstance(obj, dict):
+            raise DataFormatError(path, line, "expected a JSON object")
+        yield line, obj
+
+
+def field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str) -> Any:
+    """`obj[key]`, checked for its type; a ValueError names the field (readers add file and line)."""
+    if not isinstance(obj, Mapping) or key not in obj:
+        raise ValueError(f"missing field `{key}`")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):  # JSON true is no index
+        raise ValueError(
+            f"field `{key}` is {type(value).__name__}, expected {getattr(kind, '__name__', kind)}"
+        )
+    return value
+
+
+def copa_texts(
+    premise: str, question: str, choice1: str, choice2: str, connectives: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    """COPA as (premise + connective, [choice1, choice2])."""
+    if question not in connectives:
+        raise ValueError(f"`question` is {question!r}, expected one of {sorted(connectives)}")
+    return f"{premise.rstrip().rstrip('.')} {connectives[question]}", [choice1, choice2]
+
+
+def commonsenseqa_texts(stem: str, choices: Sequence[str]) -> tuple[str, list[str]]:
+    """CommonsenseQA as jiant v1 writes it: "Q: <stem>" / "A: <choice>"."""
+    return f"Q: {stem}", [f"A: {text}" for text in choices]
+
+
+def hellaswag_texts(ctx_a: str, ctx_b: str, endings: Sequence[str]) -> tuple[str, list[str]]:
+    """HellaSwag as jiant v1 writes it: ctx_a / ctx_b + " " + ending."""
+    return ctx_a, [f"{ctx_b} {ending}".strip() for ending in endings]
+
+
+class MultipleChoiceFeaturizer(Featurizer):
+    """(context, choice) pairs -> per-example nested `input_ids[choice][token]`, truncated longest-first."""
+
+    version: ClassVar[int] = 1
+
+    def _flat(self, batch: Batch) -> tuple[list[str], list[str], list[int]]:
+        firsts: list[str] = []
+        seconds: list[str] = []
+        for context, choices in zip(batch["context"], batch["choices"], strict=True):
+            firsts += [context] * len(choices)
+            seconds += list(choices)
+        return firsts, seconds, [len(c) for c in batch["choices"]]
+
+    def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
+        firsts, seconds, counts = self._flat(batch)
+        encoded = tokenizer(firsts, seconds, truncation=True, max_length=max_length)
+        out: Batch = {key: [] for key in encoded}
+        out["length"] = []
+        start = 0
+        for count in counts:
+            for key, values in encoded.items():
+                out[key].append(values[start : start + count])
+            # The longest choice decides how much padding the example brings to a batch.
+            out["length"].append(max(len(ids) for ids in encoded["input_ids"][start : start + count]))
+            start += count
+        return out
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        """Token counts of every (context, choice) sequence."""
+        firsts, seconds, _ = self._flat(batch)
+        return [len(ids) for ids in tokenizer(firsts, seconds)["input_ids"]]
+
+    def describe(
+        self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> dict[str, Any]:
+        counts = Counter(len(choices) for choices in raw["choices"])
+        return {"choices per question": {str(k): v for k, v in sorted(counts.items())}}
+
+    def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+        return MultipleChoiceCollator(self.pad_values, pad_token_id)
+
+
+class MultipleChoiceCollator:
+    """Flattens `[batch][choice][token]` to `[batch * choices, tokens]`, padded, plus `choice_mask`.
+
+    Examples with fewer choices than the batch's widest are filled with copies of their first choice
+    (a real sequence, so no all-masked attention row), masked out by `choice_mask[batch, choice]`.
+    """
+
+    def __init__(self, pad_values: Mapping[str, int], pad_token_id: int) -> None:
+        self.pad_values = {k: (pad_token_id if v == -1 else v) for k, v in pad_values.items()}
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(example["input_ids"]) for example in examples)
+        batch: dict[str, torch.Tensor] = {}
+        for key, pad in self.pad_values.items():
+            if key not in examples[0]:
+                continue
+            rows: list[torch.Tensor] = []
+            for example in examples:
+                sequences = [torch.as_tensor(s) for s in example[key]]
+                rows += sequences + [sequences[0]] * (width - len(sequences))
+            batch[key] = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=pad)
+        batch["choice_mask"] = torch.tensor(
+            [[i < len(example["input_ids"]) for i in range(width)] for example in examples]
+        )
+        for key, first in examples[0].items():
+            if key in self.pad_values or isinstance(first, str | list):
+                continue
+            batch[key] = torch.stack([torch.as_tensor(example[key]) for example in examples])
+        return batch
+
+
+class ChoiceHubReader(HubReader):
+    """A multiple-choice Hub dataset (parquet), canonicalised to `context`/`choices` after loading.
+
+    `fields` maps each raw column the style needs to itself (and `label` to the label column), so the
+    base class checks the columns exist and maps labels; `style` then builds the texts.
+
+    Args:
+        style: `copa` (aps/super_glue copa), `commonsenseqa` (tau/commonsense_qa) or `hellaswag`
+            (Rowan/hellaswag).
+        connectives: COPA's connective per `question` value.
+        **kwargs: `HubReader` arguments.
+    """
+
+    STYLES: ClassVar[tuple[str, ...]] = ("copa", "commonsenseqa", "hellaswag")
+
+    def __init__(self, style: str, connectives: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if style not in self.STYLES:
+            raise ValueError(f"style {style!r} is not one of {self.STYLES}")
+        self.style = style
+        self.connectives = dict(connectives or COPA_CONNECTIVES)
+
+    def _texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
+        if self.style == "copa":
+            return copa_texts(
+                row["premise"], row["question"], row["choice1"], row["choice2"], self.connectives
+            )
+        if self.style == "commonsenseqa":
+            return commonsenseqa_texts(row["question"], row["choices"]["text"])
+        return hellaswag_texts(row["ctx_a"], row["ctx_b"], row["endings"])
+
+    def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        raw = super().read(split, labels, cache_dir)
+        where = f"hub:{self.path}/{self.name or ''}"
+
+        def canonical(row: dict[str, Any]) -> dict[str, Any]:
+            try:
+                context, choices = self._texts(row)
+            except (KeyError, TypeError, ValueError) as err:
+                raise DataFormatError(where, row["idx"], f"cannot read the record ({err})") from None
+            label = row["label"]
+            if self.style == "commonsenseqa" and label >= 0:
+                # The label indexes A-E; the choice carrying that letter may sit elsewhere.
+                letters = list(row["choices"]["label"])
+                if labels[label] not in letters:
+                    raise DataFormatError(where, row["idx"], f"answerKey {labels[label]} is not a choice")
+                label = letters.index(labels[label])
+            return {"idx": row["idx"], "label": label, "context": context, "choices": choices}
+
+        return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} choices")

@@ -1,0 +1,237 @@
+"""WSC and WiC (SuperGLUE): binary classification of marked spans, projected to sub-tokens.
+
+- WSC (Winograd Schema Challenge): jsonl `text, target{span1_index, span1_text, span2_index,
+  span2_text}, label: bool`; does the pronoun (span 2) refer to the noun phrase (span 1)? Spans are
+  word indices over the whitespace split of `text`, as long as their `span_text` in words.
+- WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
+  (character offsets, end exclusive); is `word` used in the same sense in both sentences?
+Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
+
+Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
+`span{k}_segment` (0: text_a, 1: text_b), `span{k}_char_start`, `span{k}_char_end`. The featurizer
+projects character spans onto sub-tokens with the fast tokenizer's `offset_mapping`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+from transformers import PreTrainedTokenizerBase
+
+from stilts.errors import DataFormatError
+from stilts.tasks.featurizers import Batch, Featurizer
+from stilts.tasks.multiple_choice import field, json_objects
+from stilts.tasks.readers import HubReader, LabelMap, LocalReader, Record
+
+WORD = re.compile(r"\S+")
+
+
+def wsc_char_span(text: str, index: int, span_text: str, name: str) -> tuple[int, int]:
+    """Character span of the words `index .. index + len(span_text.split())` of `text`.
+
+    When those words start with `span_text` (case aside), the span ends with it, so trailing
+    punctuation glued to the last word (`him,"`) stays out.
+    """
+    words = list(WORD.finditer(text))
+    count = max(1, len(span_text.split()))
+    if index < 0 or index + count > len(words):
+        raise ValueError(
+            f"{name}_index {index} (+{count} words of {span_text!r}) is outside "
+            f"the {len(words)} words of `text`"
+        )
+    start, end = words[index].start(), words[index + count - 1].end()
+    if text[start : start + len(span_text)].lower() == span_text.lower():
+        end = start + len(span_text)
+    return start, end
+
+
+def wsc_record(row: Mapping[str, Any]) -> Record:
+    """Canonical WSC columns from flat `text, span{1,2}_index, span{1,2}_text`."""
+    text = row["text"]
+    out: Record = {"text_a": text, "text_b": ""}
+    for k in (1, 2):
+        span_text = row[f"span{k}_text"]
+        start, end = wsc_char_span(text, row[f"span{k}_index"], span_text, f"span{k}")
+        out |= {f"span{k}_segment": 0, f"span{k}_char_start": start, f"span{k}_char_end": end}
+        out[f"span{k}_text"] = span_text
+    return out
+
+
+def wic_record(row: Mapping[str, Any]) -> Record:
+    """Canonical WiC columns from `sentence1, sentence2, start1, end1, start2, end2`."""
+    out: Record = {"text_a": row["sentence1"], "text_b": row["sentence2"]}
+    for k, sentence in ((1, row["sentence1"]), (2, row["sentence2"])):
+        start, end = row[f"start{k}"], row[f"end{k}"]
+        if not 0 <= start < end <= len(sentence):
+            raise ValueError(
+                f"start{k}/end{k} = {start}/{end} is not a span of the {len(sentence)} characters"
+            )
+        out |= {f"span{k}_segment": k - 1, f"span{k}_char_start": start, f"span{k}_char_end": end}
+    return out
+
+
+class SpanJsonlReader(LocalReader):
+    """SuperGLUE WSC or WiC jsonl.
+
+    Args:
+        files: split -> file name(s).
+        style: `wsc` or `wic`.
+        label_values: raw label values in the order of the task's labels (`[false, true]`).
+        origin: where a user gets the files.
+    """
+
+    def __init__(
+        self,
+        files: Mapping[str, str | Sequence[str]],
+        style: str,
+        label_values: Sequence[Any] | None = None,
+        origin: str = "",
+    ) -> None:
+        super().__init__(files, origin)
+        if style not in ("wsc", "wic"):
+            raise ValueError(f"style {style!r} is not `wsc` or `wic`")
+        self.style = style
+        self.label_values = None if label_values is None else list(label_values)
+
+    def _flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if self.style == "wic":
+            return {
+                **{key: field(obj, key) for key in ("sentence1", "sentence2")},
+                **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
+            }
+        target = field(obj, "target", dict)
+        row = {"text": field(obj, "text")}
+        for k in (1, 2):
+            row[f"span{k}_index"] = field(target, f"span{k}_index", int)
+            row[f"span{k}_text"] = field(target, f"span{k}_text")
+        return row
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = 0
+        for path in paths:
+            for line, obj in json_objects(path):
+                try:
+                    row = self._flat(obj)
+                    record = wsc_record(row) if self.style == "wsc" else wic_record(row)
+                except ValueError as err:
+                    raise DataFormatError(path, line, str(err)) from None
+                yield {"idx": idx, "label": labels(obj.get("label"), path, line), **record}
+                idx += 1
+
+
+class SpanHubReader(HubReader):
+    """aps/super_glue `wsc.fixed` / `wic`: flat columns, canonicalised like the jsonl records.
+
+    Args:
+        style: `wsc` or `wic`.
+        **kwargs: `HubReader` arguments (`fields` maps the raw columns to themselves).
+    """
+
+    def __init__(self, style: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.style = style
+
+    def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        raw = super().read(split, labels, cache_dir)
+        where = f"hub:{self.path}/{self.name or ''}"
+        convert = wsc_record if self.style == "wsc" else wic_record
+
+        def canonical(row: dict[str, Any]) -> Record:
+            try:
+                return {"idx": row["idx"], "label": row["label"], **convert(row)}
+            except ValueError as err:
+                raise DataFormatError(where, row["idx"], str(err)) from None
+
+        return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} spans")
+
+
+def project_span(
+    offsets: Sequence[tuple[int, int]], segments: Sequence[int | None], segment: int, start: int, end: int
+) -> tuple[int, int] | None:
+    """Sub-tokens `[first, last + 1)` of `segment` overlapping characters `[start, end)`, or None when
+    truncation removed them all."""
+    hits = [
+        t
+        for t, ((a, b), seg) in enumerate(zip(offsets, segments, strict=True))
+        if seg == segment and b > a and a < end and b > start
+    ]
+    return (hits[0], hits[-1] + 1) if hits else None
+
+
+class SpanPairFeaturizer(Featurizer):
+    """One sequence (WSC) or a pair (WiC) with `num_spans` character spans -> token spans.
+
+    A span that truncation removed points at the first token (`<s>`), so the example still counts
+    in evaluation; `describe()` reports how many spans were lost.
+
+    Args:
+        pair: whether `text_b` is a second segment.
+        num_spans: spans per example.
+    """
+
+    version: ClassVar[int] = 1
+
+    def __init__(self, pair: bool = True, num_spans: int = 2) -> None:
+        self.pair = pair
+        self.num_spans = num_spans
+
+    def _encode(
+        self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> tuple[Batch, list[int]]:
+        second = batch["text_b"] if self.pair else None
+        encoded = tokenizer(
+            batch["text_a"], second, truncation=True, max_length=max_length, return_offsets_mapping=True
+        )
+        offsets = encoded.pop("offset_mapping")
+        out: Batch = dict(encoded)
+        out["length"] = [len(ids) for ids in encoded["input_ids"]]
+        lost = [0] * len(offsets)
+        for k in range(1, self.num_spans + 1):
+            starts, ends = [], []
+            for i, example_offsets in enumerate(offsets):
+                span = project_span(
+                    example_offsets,
+                    encoded.sequence_ids(i),
+                    batch[f"span{k}_segment"][i],
+                    batch[f"span{k}_char_start"][i],
+                    batch[f"span{k}_char_end"][i],
+                )
+                if span is None:
+                    lost[i] += 1
+                    span = (0, 1)
+                starts.append(span[0])
+                ends.append(span[1])
+            out[f"span{k}_start"], out[f"span{k}_end"] = starts, ends
+        return out, lost
+
+    def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
+        return self._encode(batch, tokenizer, max_length)[0]
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        second = batch["text_b"] if self.pair else None
+        return [len(ids) for ids in tokenizer(batch["text_a"], second)["input_ids"]]
+
+    def describe(
+        self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> dict[str, Any]:
+        lost = differ = 0
+        for start in range(0, len(raw), 1000):
+            batch = raw[start : start + 1000]
+            lost += sum(self._encode(batch, tokenizer, max_length)[1])
+            if "span1_text" not in batch:
+                continue
+            texts = [batch["text_a"], batch["text_b"]]
+            for k in range(1, self.num_spans + 1):
+                for i, claimed in enumerate(batch[f"span{k}_text"]):
+                    text = texts[batch[f"span{k}_segment"][i]][i]
+                    marked = text[batch[f"span{k}_char_start"][i] : batch[f"span{k}_char_end"][i]]
+                    differ += marked.lower() != claimed.lower()
+        facts: dict[str, Any] = {"spans": len(raw) * self.num_spans, "spans lost to truncation": lost}
+        if "span1_text" in raw.column_names:
+            # SuperGLUE WSC has a few records whose span_text is not the word at span_index.
+            facts["spans whose words differ from span_text"] = differ
+        return facts
