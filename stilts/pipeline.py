@@ -21,7 +21,7 @@ import stilts
 from stilts.cache import EncoderCache, file_sha256
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
-from stilts.runs import RESULT, cell_digest, finished_result, prepare_run_dir, write_atomic
+from stilts.runs import RESULT, cell_digest, finished_result, prepare_run_dir, training_settings, write_atomic
 from stilts.stage import StageOutcome, make_datamodule, train_stage
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import NO_TASK, TaskSpec
@@ -50,7 +50,7 @@ def intermediate_material(cfg: DictConfig, spec: TaskSpec, seed: int, tokenizer:
         "featurizer": [type(featurizer).__qualname__, featurizer.version],
         "tokenizer": tokenizer_digest(tokenizer),
         "optim": OmegaConf.to_container(cfg.optim, resolve=True),
-        "precision": str(cfg.trainer.get("precision")),
+        "trainer": training_settings(cfg),
         "seed": seed,
         "max_length": int(cfg.model.max_length),
     }
@@ -159,6 +159,8 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     outcome = train_stage(cfg, target, target.role, seed, run_dir / target.role, tokenizer, weights)
     result = build_result(cfg, target, seed, source, outcome)
     result["cell_digest"] = digest
+    if cfg.intermediate.get("train_size") is not None:
+        result["intermediate_train_size"] = int(cfg.intermediate.train_size)
     result["wandb_run"] = outcome.close_logger({"result": result})
     if not is_rank_zero():  # results and predictions are written once, by rank zero
         return result

@@ -35,6 +35,16 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# Trainer keys that change how results are displayed, not what they are.
+DISPLAY_ONLY = ("enable_progress_bar", "log_every_n_steps", "enable_model_summary", "num_sanity_val_steps")
+
+
+def training_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The trainer settings that can change a trained model (precision, devices, step limits...)."""
+    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    return {k: v for k, v in trainer.items() if k not in DISPLAY_ONLY and k != "_target_"}
+
+
 def cell_digest(cfg: DictConfig) -> str:
     """A hash of everything that determines the cell's result."""
     material: dict[str, Any] = {
@@ -43,7 +53,7 @@ def cell_digest(cfg: DictConfig) -> str:
         else cfg.get(key)
         for key in DETERMINING_KEYS
     }
-    material["precision"] = str(cfg.trainer.get("precision"))
+    material["trainer"] = training_settings(cfg)
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -26,11 +26,29 @@ def corrupt_line(path: Path, line_number: int, text: str | bytes) -> None:
 
 CASES = [
     ("rte", "train.jsonl", 3, '{"premise": "a", "hypothesis": ', "train.jsonl:3: invalid JSON"),
-    ("rte", "train.jsonl", 5, '{"premise": "a", "label": "entailment"}', "train.jsonl:5: missing field `hypothesis`"),
-    ("rte", "val.jsonl", 2, '{"premise": "a", "hypothesis": "b", "label": "maybe"}', "val.jsonl:2: label 'maybe'"),
+    (
+        "rte",
+        "train.jsonl",
+        5,
+        '{"premise": "a", "label": "entailment"}',
+        "train.jsonl:5: missing field `hypothesis`",
+    ),
+    (
+        "rte",
+        "val.jsonl",
+        2,
+        '{"premise": "a", "hypothesis": "b", "label": "maybe"}',
+        "val.jsonl:2: label 'maybe'",
+    ),
     ("sst2", "train.tsv", 4, "too\tmany\tcolumns", "train.tsv:4: expected 2 tab-separated columns, found 3"),
     ("aj_cola", "train.tsv", 6, "gj04\t7\t\tA sentence.", "train.tsv:6: label '7' is not one of"),
-    ("rte", "train.jsonl", 7, b'{"premise": "caf\xe9", "hypothesis": "b", "label": "entailment"}', "train.jsonl:7: bytes"),
+    (
+        "rte",
+        "train.jsonl",
+        7,
+        b'{"premise": "caf\xe9", "hypothesis": "b", "label": "entailment"}',
+        "train.jsonl:7: bytes",
+    ),
 ]
 
 
@@ -71,7 +89,9 @@ def test_missing_folder_without_hub_offline(tmp_path) -> None:
 def test_unused_test_split_may_be_absent(tmp_path) -> None:
     data = copy_task(tmp_path, "rte")
     (data / "rte" / "test.jsonl").unlink()
-    assert run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=1"], data_dir=data)["task"] == "rte"
+    assert (
+        run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=1"], data_dir=data)["task"] == "rte"
+    )
 
 
 def test_failed_intermediate_leaves_no_cache_entry(tmp_path) -> None:

@@ -36,10 +36,12 @@ def test_sampler_shards_evenly_across_ranks() -> None:
 
 def test_collator_pads_to_the_longest_in_batch() -> None:
     collate = PaddingCollator({"input_ids": -1, "attention_mask": 0}, pad_token_id=1)
-    batch = collate([
-        {"input_ids": [0, 5, 2], "attention_mask": [1, 1, 1], "label": 1, "text": "kept out"},
-        {"input_ids": [0, 2], "attention_mask": [1, 1], "label": 0, "text": "kept out"},
-    ])
+    batch = collate(
+        [
+            {"input_ids": [0, 5, 2], "attention_mask": [1, 1, 1], "label": 1, "text": "kept out"},
+            {"input_ids": [0, 2], "attention_mask": [1, 1], "label": 0, "text": "kept out"},
+        ]
+    )
     assert batch["input_ids"].tolist() == [[0, 5, 2], [0, 2, 1]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["label"].tolist() == [1, 0] and "text" not in batch
@@ -61,7 +63,9 @@ def _slow_train(root: str, marker: str) -> None:
 def test_concurrent_jobs_train_an_entry_once(tmp_path) -> None:
     marker = tmp_path / "trainings.log"
     context = multiprocessing.get_context("spawn")
-    jobs = [context.Process(target=_slow_train, args=(str(tmp_path / "cache"), str(marker))) for _ in range(3)]
+    jobs = [
+        context.Process(target=_slow_train, args=(str(tmp_path / "cache"), str(marker))) for _ in range(3)
+    ]
     for job in jobs:
         job.start()
     for job in jobs:

@@ -13,9 +13,18 @@ from tests.helpers import FIXTURES, REPO
 
 def stilts_train(tmp_path: Path, *overrides: str) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "logger=csv",
-               f"paths.data_dir={FIXTURES}", f"paths.cache_dir={tmp_path / 'cache'}",
-               f"paths.output_dir={tmp_path / 'out'}", *overrides]
+    command = [
+        sys.executable,
+        "-m",
+        "stilts.train",
+        "model=tiny",
+        "trainer=cpu",
+        "logger=csv",
+        f"paths.data_dir={FIXTURES}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path / 'out'}",
+        *overrides,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     newest = max((tmp_path / "out" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
@@ -33,9 +42,17 @@ def test_cells_from_the_command_line_share_the_cached_intermediate(tmp_path) -> 
 
 def test_bad_input_exits_with_a_message(tmp_path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "task@target=rte",
-               f"paths.data_dir={tmp_path / 'nothing'}", "data.source=local",
-               f"paths.output_dir={tmp_path / 'out'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "stilts.train",
+        "model=tiny",
+        "trainer=cpu",
+        "task@target=rte",
+        f"paths.data_dir={tmp_path / 'nothing'}",
+        "data.source=local",
+        f"paths.output_dir={tmp_path / 'out'}",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == 2
     assert "no data folder at" in done.stderr + done.stdout

@@ -26,8 +26,15 @@ def datamodule_for(task: str, data_dir: Path, cache_dir: Path) -> TaskDataModule
 
 def test_stilts_data_json_matches_the_files(tmp_path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "stilts.data", "task=rte", f"paths.data_dir={FIXTURES}",
-               f"paths.cache_dir={tmp_path}", "format=json"]
+    command = [
+        sys.executable,
+        "-m",
+        "stilts.data",
+        "task=rte",
+        f"paths.data_dir={FIXTURES}",
+        f"paths.cache_dir={tmp_path}",
+        "format=json",
+    ]
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, check=True).stdout
     report = json.loads(out)
     assert report["task"] == "rte" and set(report["splits"]) == {"train", "val", "test"}

@@ -52,8 +52,21 @@ def test_result_and_predictions_are_written(tmp_path) -> None:
     run = tmp_path / "run"
     on_disk = json.loads((run / "result.json").read_text())
     assert on_disk == result
-    for key in ("intermediate", "task", "role", "seed", "hparams", "metrics", "main", "steps", "epochs",
-                "wall_time_s", "encoder_source", "degenerate", "stilts_version"):
+    for key in (
+        "intermediate",
+        "task",
+        "role",
+        "seed",
+        "hparams",
+        "metrics",
+        "main",
+        "steps",
+        "epochs",
+        "wall_time_s",
+        "encoder_source",
+        "degenerate",
+        "stilts_version",
+    ):
         assert key in result
     assert result["intermediate"] == "none" and result["encoder_source"]["kind"] == "pretrained"
     assert result["seed"] == 1111002  # the paper's first target seed

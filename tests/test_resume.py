@@ -20,9 +20,19 @@ CELL = ["task@target=rte", "++target.max_epochs=80", "++target.patience=100", "k
 def launch(tmp_path: Path, out: str) -> subprocess.Popen:
     log = (tmp_path / f"{out}.log").open("a")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "stilts.train", "model=tiny", "trainer=cpu", "logger=csv",
-               f"paths.data_dir={FIXTURES}", f"paths.cache_dir={tmp_path / 'cache'}",
-               f"paths.output_dir={tmp_path / out}", "+trainer.enable_progress_bar=false", *CELL]
+    command = [
+        sys.executable,
+        "-m",
+        "stilts.train",
+        "model=tiny",
+        "trainer=cpu",
+        "logger=csv",
+        f"paths.data_dir={FIXTURES}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path / out}",
+        "+trainer.enable_progress_bar=false",
+        *CELL,
+    ]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -120,7 +120,7 @@ class TransferModule(L.LightningModule):
             {"params": no_decay, "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(
-            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"]
+            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"], fused=fusable(self)
         )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(self.warmup_ratio * total)
@@ -132,3 +132,10 @@ class TransferModule(L.LightningModule):
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def fusable(module: nn.Module) -> bool:
+    """Whether the fused AdamW kernel (one kernel for all parameters, the same update rule) can take
+    every parameter: floating point, on the CPU or a CUDA device."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)

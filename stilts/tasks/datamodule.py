@@ -22,6 +22,7 @@ from stilts.tasks.spec import TaskSpec
 
 log = logging.getLogger(__name__)
 SOURCES = ("auto", "local", "hub")
+SUBSET_SEED = 42
 
 
 class TaskDataModule(L.LightningDataModule):
@@ -121,6 +122,9 @@ class TaskDataModule(L.LightningDataModule):
     def featurized(self, split: str) -> datasets.Dataset:
         if split not in self.features:
             raw = self.read_split(split)
+            if split == "train" and self.spec.train_size is not None and self.spec.train_size < len(raw):
+                # One fixed subset per size, shared by all restarts (the paper's size curves).
+                raw = raw.shuffle(seed=SUBSET_SEED).select(range(self.spec.train_size))
             self.features[split] = self.featurizer(raw, self.tokenizer, self.max_length, self.cache_dir)
         return self.features[split]
 

@@ -28,7 +28,9 @@ DEFAULT_PATIENCE = 20
 
 def known_tasks() -> list[str]:
     """Names of every task yaml in conf/task/ (the registry), `none` excluded."""
-    return sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml") if p.stem != NO_TASK)
+    return sorted(
+        p.stem for p in (CONF_DIR / "task").glob("*.yaml") if p.stem != NO_TASK and not p.stem.startswith("_")
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class TaskSpec:
     val_interval: int
     patience: int
     val_limit: int | None
+    train_size: int | None
     cfg: DictConfig = field(repr=False, compare=False)
 
     @classmethod
@@ -83,6 +86,7 @@ class TaskSpec:
             val_limit=None
             if node.get("val_limit", DEFAULT_VAL_LIMIT) is None
             else int(node.get("val_limit", DEFAULT_VAL_LIMIT)),
+            train_size=None if node.get("train_size") is None else int(node.train_size),
             cfg=node,
         )
 

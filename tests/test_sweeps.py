@@ -1,0 +1,116 @@
+"""Sweeps as users launch them: joblib and submitit launchers, relaunches, failures, the plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stilts.plan import plan, summary
+from tests.helpers import FIXTURES, REPO
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
+
+
+def sweep(tmp_path: Path, *overrides: str, data_dir: Path = FIXTURES) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "stilts.train",
+        "-m",
+        "model=tiny",
+        "trainer=cpu",
+        "logger=none",
+        f"paths.data_dir={data_dir}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path / 'out'}",
+        "+trainer.max_steps=3",
+        "+trainer.enable_progress_bar=false",
+        *overrides,
+    ]
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done
+
+
+def results(tmp_path: Path) -> dict[str, dict]:
+    return {
+        p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out" / "multirun").rglob("result.json")
+    }
+
+
+GRID = ["task@intermediate=none,rte,cb", "task@target=sst2,boolq", "restart=0,1"]
+
+
+@pytest.mark.slow
+def test_parallel_grid_trains_each_intermediate_once_and_relaunch_trains_nothing(tmp_path) -> None:
+    sweep(tmp_path, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", *GRID)
+    first = results(tmp_path)
+    assert len(first) == 12 and all(r["status"] == "finished" for r in first.values())
+    trained = [r for r in first.values() if r["encoder_source"].get("trained_now")]
+    # 2 intermediate tasks x 2 restarts, each trained by exactly one of the cells that need it
+    assert len(trained) == 4
+    assert len({r["encoder_source"]["cache_key"] for r in first.values() if r["intermediate"] != "none"}) == 4
+    entries = [
+        p
+        for p in (tmp_path / "cache" / "intermediate").iterdir()
+        if p.is_dir() and not p.name.startswith(".")
+    ]
+    assert len(entries) == 4
+
+    args = [
+        "model=tiny",
+        "trainer=cpu",
+        "logger=none",
+        f"paths.data_dir={FIXTURES}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path / 'out'}",
+        "+trainer.max_steps=3",
+        "+trainer.enable_progress_bar=false",
+        *GRID,
+    ]
+    jobs = plan(args)
+    assert "4 intermediate trainings (0 still needed" in summary(jobs)
+    assert "12 downstream runs: 12 finished" in summary(jobs)
+
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("result.json")}
+    done = sweep(tmp_path, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", *GRID)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing was run again
+    assert "0 done, 12 skipped" in done.stderr + done.stdout
+
+
+def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path) -> None:
+    data = tmp_path / "data"
+    for task in ("rte", "cb"):
+        shutil.copytree(FIXTURES / task, data / task)
+    (data / "cb" / "val.jsonl").write_text('{"premise": "broken\n')
+    done = sweep(tmp_path, "task@target=rte,cb", data_dir=data)
+    outcome = {r["task"]: r for r in results(tmp_path).values()}
+    assert outcome["rte"]["status"] == "finished"
+    assert outcome["cb"]["status"] == "failed" and "val.jsonl:1" in outcome["cb"]["error"]
+    assert "1 done, 0 skipped (finished earlier), 1 failed" in done.stderr + done.stdout
+    summary_file = json.loads(next((tmp_path / "out" / "multirun").rglob("summary.json")).read_text())
+    assert len(summary_file["failed"]) == 1
+
+
+@pytest.mark.slow
+def test_submitit_local_executor_runs_a_two_cell_sweep(tmp_path) -> None:
+    sweep(tmp_path, "hydra/launcher=local", "task@target=rte,sst2")
+    assert {r["task"] for r in results(tmp_path).values()} == {"rte", "sst2"}
+
+
+def test_plan_counts_the_paper_grid() -> None:
+    text = summary(plan(["experiment=paper_grid"]))
+    assert text.startswith("33 intermediate trainings")
+    assert "1260 downstream runs" in text
+
+
+def test_plan_narrows_an_axis_from_the_command_line() -> None:
+    jobs = plan(["experiment=paper_grid", "task@target=rte,cb", "restart=0"])
+    assert len(jobs) == 24  # 12 intermediate states x 2 targets
+    assert summary(jobs).startswith("11 intermediate trainings")
