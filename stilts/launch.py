@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -61,6 +63,24 @@ def claim_gpu(cfg: DictConfig) -> int | None:
         return int(device)
     log.warning("every GPU is claimed by another stilts job; sharing GPU %s", visible[0])
     return None
+
+
+@contextmanager
+def ddp_job_scope() -> Iterator[None]:
+    """Leave no DDP state behind when a job ends, so the next job of a sweep run in the same process
+    (Hydra's basic launcher) starts its own DDP ranks instead of joining the previous job's: tear
+    down the process group and drop the environment variables Lightning set for the ranks."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        os.environ.update({k: v for k, v in before.items() if os.environ.get(k) != v})
 
 
 def prepare_ddp_relaunch(run_dir: Path) -> None:

@@ -26,7 +26,7 @@ log = logging.getLogger("stilts")
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def run(cfg: DictConfig) -> float:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
-    from stilts.launch import claim_gpu, prepare_ddp_relaunch
+    from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch
     from stilts.pipeline import run_cell
     from stilts.runs import record_failure
 
@@ -35,7 +35,8 @@ def run(cfg: DictConfig) -> float:
     claim_gpu(cfg)
     prepare_ddp_relaunch(run_dir)
     try:
-        result = run_cell(cfg, run_dir)
+        with ddp_job_scope():
+            result = run_cell(cfg, run_dir)
     except Exception as err:  # one failing cell must not end a sweep: record it, go on
         record_failure(run_dir, cfg, err)
         if hydra_cfg.mode == RunMode.MULTIRUN:

@@ -114,3 +114,56 @@ def test_plan_narrows_an_axis_from_the_command_line() -> None:
     jobs = plan(["experiment=paper_grid", "task@target=rte,cb", "restart=0"])
     assert len(jobs) == 24  # 12 intermediate states x 2 targets
     assert summary(jobs).startswith("11 intermediate trainings")
+
+
+def test_select_hparams_writes_the_best_point_into_the_task_yaml(tmp_path) -> None:
+    from stilts.config import CONF_DIR
+    from stilts.select_hparams import best_points, main
+
+    sweep_dir = tmp_path / "hparam_sweep"
+    for i, (lr, dropout, main_score) in enumerate(
+        [(2e-5, 0.2, 0.6), (1e-5, 0.1, 0.8), (1e-5, 0.1, 0.7), (3e-6, 0.1, 0.74)]
+    ):
+        cell = sweep_dir / f"cell{i}"
+        cell.mkdir(parents=True)
+        result = {
+            "status": "finished",
+            "intermediate": "none",
+            "task": "rte",
+            "main": main_score,
+            "hparams": {"lr": lr, "dropout": dropout},
+        }
+        (cell / "result.json").write_text(json.dumps(result))
+    assert best_points(sweep_dir) == {"rte": ((1e-5, 0.1), pytest.approx(0.75), 2)}
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR / "task", conf / "task")
+    main([str(sweep_dir), "--write", "--conf-dir", str(conf)])
+    text = (conf / "task" / "rte.yaml").read_text()
+    assert "\nlr: 1e-05  # selected" in text and "\ndropout: 0.1  # selected" in text
+    assert "val_interval: 625" in text  # the rest is untouched
+
+
+@pytest.mark.slow
+def test_two_process_ddp_inside_a_multirun_writes_results_once(tmp_path) -> None:
+    # Lightning starts DDP ranks by re-running the command line; inside a Hydra multirun that would
+    # start the whole sweep again in every rank unless stilts narrows it to the job (launch.py).
+    sweep(
+        tmp_path,
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        "task@intermediate=rte",
+        "task@target=cb,sst2",
+    )
+    outcome = results(tmp_path)
+    assert sorted(r["task"] for r in outcome.values()) == ["cb", "sst2"]
+    assert all(r["status"] == "finished" for r in outcome.values())
+    for cell in (tmp_path / "out" / "multirun" / "default").iterdir():
+        if not cell.is_dir():
+            continue
+        rows = [json.loads(line) for line in (cell / "predictions.jsonl").read_text().splitlines()]
+        result = json.loads((cell / "result.json").read_text())
+        assert sorted(r["idx"] for r in rows) == list(range(result["val_examples"]))  # both ranks' shards
+    cache = [p.name for p in (tmp_path / "cache" / "intermediate").iterdir() if not p.name.endswith(".lock")]
+    assert len(cache) == 1  # trained once, published once, no rank scratch left behind

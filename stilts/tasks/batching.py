@@ -58,7 +58,9 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def _all_batches(self) -> list[np.ndarray]:
         if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable")
+            # Evaluation: each rank takes every n-th example (longest first), so every rank gets
+            # batches even when the dev set fits in one, and no example is scored twice.
+            order = np.argsort(-self.lengths, kind="stable")[self.rank :: self.num_replicas]
             return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         rng = np.random.default_rng(self.seed + self.epoch)
         order = rng.permutation(len(self.lengths))
@@ -71,22 +73,18 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._all_batches()
-        if self.num_replicas > 1:
-            if self.shuffle:
-                # Every rank must run the same number of training steps: repeat the first batches.
-                per_rank = math.ceil(len(batches) / self.num_replicas)
-                batches = (batches * 2)[: per_rank * self.num_replicas]
-            # Evaluation is not padded, so no example is scored twice; metrics sync at compute().
-            batches = batches[self.rank :: self.num_replicas]
+        if self.num_replicas > 1 and self.shuffle:
+            # Every rank must run the same number of training steps: repeat the first batches.
+            per_rank = math.ceil(len(batches) / self.num_replicas)
+            batches = (batches * 2)[: per_rank * self.num_replicas][self.rank :: self.num_replicas]
         skip, self._skip = self._skip, 0
         for batch in batches[skip:]:
             yield batch.tolist()
 
     def __len__(self) -> int:
-        total = math.ceil(len(self.lengths) / self.batch_size)
         if self.shuffle:
-            return math.ceil(total / self.num_replicas)
-        return len(range(self.rank, total, self.num_replicas))
+            return math.ceil(math.ceil(len(self.lengths) / self.batch_size) / self.num_replicas)
+        return math.ceil(len(range(self.rank, len(self.lengths), self.num_replicas)) / self.batch_size)
 
 
 class PaddingCollator:
