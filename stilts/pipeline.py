@@ -21,7 +21,15 @@ import stilts
 from stilts.cache import EncoderCache, file_sha256
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
-from stilts.runs import RESULT, cell_digest, finished_result, prepare_run_dir, training_settings, write_atomic
+from stilts.runs import (
+    RESULT,
+    cell_digest,
+    finished_result,
+    prepare_run_dir,
+    training_settings,
+    weights_digest,
+    write_atomic,
+)
 from stilts.stage import StageOutcome, make_datamodule, train_stage
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import NO_TASK, TaskSpec
@@ -51,6 +59,7 @@ def intermediate_material(cfg: DictConfig, spec: TaskSpec, seed: int, tokenizer:
         "tokenizer": tokenizer_digest(tokenizer),
         "optim": OmegaConf.to_container(cfg.optim, resolve=True),
         "trainer": training_settings(cfg),
+        "encoder_weights": weights_digest(cfg),
         "seed": seed,
         "max_length": int(cfg.model.max_length),
     }
@@ -166,6 +175,10 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         return result
     lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
     write_atomic(run_dir / PREDICTIONS, lines)
+    if cfg.get("save_encoder"):
+        weights = {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()}
+        save_file(weights, str(run_dir / ".encoder.safetensors.tmp"))
+        (run_dir / ".encoder.safetensors.tmp").replace(run_dir / "encoder.safetensors")
     write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):

@@ -45,6 +45,14 @@ def training_settings(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in trainer.items() if k not in DISPLAY_ONLY and k != "_target_"}
 
 
+def weights_digest(cfg: DictConfig) -> str | None:
+    """The content hash of `model.encoder_weights`, so a retrained start point changes every key."""
+    from stilts.cache import file_sha256
+
+    weights = cfg.model.get("encoder_weights")
+    return file_sha256(Path(weights)) if weights and Path(weights).is_file() else weights
+
+
 def cell_digest(cfg: DictConfig) -> str:
     """A hash of everything that determines the cell's result."""
     material: dict[str, Any] = {
@@ -54,6 +62,7 @@ def cell_digest(cfg: DictConfig) -> str:
         for key in DETERMINING_KEYS
     }
     material["trainer"] = training_settings(cfg)
+    material["encoder_weights"] = weights_digest(cfg)
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -109,6 +109,8 @@ def train_stage(
     head = instantiate(
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
+    if hasattr(head, "bind_encoder"):  # e.g. the MLM decoder, tied to the input embeddings
+        head.bind_encoder(encoder)
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
     for metric in metrics.values():
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.

@@ -26,13 +26,14 @@ log = logging.getLogger("stilts")
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def run(cfg: DictConfig) -> float:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
-    from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch
+    from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch, share_cpu_threads
     from stilts.pipeline import run_cell
     from stilts.runs import record_failure
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     claim_gpu(cfg)
+    share_cpu_threads()
     prepare_ddp_relaunch(run_dir)
     try:
         with ddp_job_scope():

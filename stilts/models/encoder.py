@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from stilts.errors import ConfigError
@@ -37,11 +38,16 @@ def build_encoder(model_cfg: DictConfig, dropout: float) -> PreTrainedModel:
         setattr(config, attr, dropout)
     kwargs = OmegaConf.to_container(model_cfg.get("kwargs") or {}, resolve=True)
     if model_cfg.get("random_init", False):
-        return AutoModel.from_config(config, attn_implementation="sdpa", **kwargs)
-    return AutoModel.from_pretrained(
-        model_cfg.pretrained,
-        config=config,
-        revision=model_cfg.get("revision"),
-        attn_implementation="sdpa",
-        **kwargs,
-    )
+        encoder = AutoModel.from_config(config, attn_implementation="sdpa", **kwargs)
+    else:
+        encoder = AutoModel.from_pretrained(
+            model_cfg.pretrained,
+            config=config,
+            revision=model_cfg.get("revision"),
+            attn_implementation="sdpa",
+            **kwargs,
+        )
+    if model_cfg.get("encoder_weights"):
+        # Weights of an earlier stilts stage (e.g. MLM pre-training with save_encoder=true).
+        encoder.load_state_dict(load_file(str(model_cfg.encoder_weights)), strict=True)
+    return encoder

@@ -50,7 +50,8 @@ class Featurizer:
     def fingerprint(
         self, dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
     ) -> str:
-        options = repr(sorted(vars(self).items()))
+        # Public attributes are the featurizer's options; private ones hold run-time state.
+        options = repr(sorted((k, v) for k, v in vars(self).items() if not k.startswith("_")))
         parts = [dataset._fingerprint, type(self).__qualname__, str(self.version), options]
         parts += [tokenizer_digest(tokenizer), str(max_length)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
