@@ -8,7 +8,7 @@ PIP_CONSTRAINT_FLAG := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 STAMP := $(VENV)/.installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: install test test-fast demo lint clean
+.PHONY: install test test-fast demo bench lint clean
 
 install: $(STAMP)
 
@@ -25,11 +25,13 @@ test-fast: install
 	$(OFFLINE) $(BIN)/pytest -q -m "not slow"
 
 demo: install
-	$(OFFLINE) $(BIN)/stilts-train task@intermediate=rte task@target=cb model=tiny trainer=cpu \
-		paths.data_dir=tests/fixtures/data paths.output_dir=outputs
+	$(OFFLINE) $(BIN)/python -m stilts.demo --out demo
+
+bench: install
+	$(OFFLINE) $(BIN)/python -m benchmarks.run
 
 lint: install
 	$(BIN)/ruff check stilts tests
 
 clean:
-	rm -rf $(VENV) outputs multirun .stilts_cache
+	rm -rf $(VENV) outputs runs multirun demo .stilts_cache

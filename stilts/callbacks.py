@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
@@ -55,20 +54,28 @@ class ExactResume(L.Callback):
 
 
 class NonFiniteLoss(L.Callback):
-    """Counts training steps whose loss was NaN or infinite; the result flags such runs."""
+    """Counts training steps whose loss was NaN or infinite; the result flags such runs.
+
+    The count stays on the loss's device during training (reading it every step would make the CPU
+    wait for the GPU) and is read once, through `count`.
+    """
 
     def __init__(self) -> None:
-        self.count = 0
+        self._count: torch.Tensor | int = 0
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is not None and not math.isfinite(float(loss)):
-            self.count += 1
+        if loss is not None:
+            self._count = self._count + (~torch.isfinite(loss.detach())).int()
+
+    @property
+    def count(self) -> int:
+        return int(self._count)
 
     def state_dict(self) -> dict[str, int]:
         return {"count": self.count}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
-        self.count = state_dict["count"]
+        self._count = state_dict["count"]

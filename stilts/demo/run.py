@@ -26,7 +26,7 @@ from stilts.demo.grammar import write_demo_data
 from stilts.probes import make_probes
 
 log = logging.getLogger("stilts.demo")
-PROBES = ("se_bshift", "se_sentlen", "aj_def")
+PROBES = ("se_bshift", "se_coordinv", "aj_def", "aj_wh")
 
 
 def stilts(command: str, *overrides: str) -> None:
@@ -36,7 +36,7 @@ def stilts(command: str, *overrides: str) -> None:
     subprocess.run(args, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
 
 
-def prepare_data(data: Path, sentences: int, seed: int, probe_sentences: int = 3000) -> None:
+def prepare_data(data: Path, sentences: int, seed: int, probe_sentences: int = 6000) -> None:
     if (data / "mlm" / "val.txt").is_file():
         log.info("demo data already in %s", data)
         return
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sentences", type=int, default=20000, help="corpus size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--restarts", default="0,1", help="restart indices of the study, e.g. 0,1,2")
-    parser.add_argument("--mlm-epochs", type=int, default=3)
+    parser.add_argument("--mlm-epochs", type=int, default=6)
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the study")
     args = parser.parse_args(argv)
 

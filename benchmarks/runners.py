@@ -1,0 +1,270 @@
+"""One timed training epoch per runner: stilts' own path and a hand-written PyTorch loop.
+
+Every runner trains the same encoder (same config, same seed, so the same initial weights) on the same
+featurized data with the same batch size and optimisation (AdamW, linear warm-up then decay, gradient
+clipping), and reports the epoch's wall time with the tokens its batches really held and computed.
+The HF Trainer runners live in `benchmarks.hf`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from stilts.config import CONF_DIR, register_resolvers
+from stilts.models.encoder import build_encoder, load_tokenizer
+from stilts.models.module import NO_DECAY, TransferModule, fusable
+from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every runner shares: data, model, batch size, optimisation, threads."""
+
+    data_dir: str
+    cache_dir: str
+    work_dir: str
+    model: str = "tiny"
+    batch_size: int = 32
+    threads: int = 2
+    seed: int = 0
+    lr: float = 2e-5
+    dropout: float = 0.1
+
+
+@dataclass
+class Measure:
+    """One run's figures."""
+
+    runner: str
+    examples: int = 0
+    steps: int = 0
+    real_tokens: int = 0
+    computed_tokens: int = 0
+    epoch_s: float = 0.0
+    total_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, batch: dict[str, torch.Tensor]) -> None:
+        """Add a batch's real (unmasked) and computed (padded) tokens."""
+        mask = batch["attention_mask"]
+        self.examples += int(mask.shape[0])
+        self.steps += 1
+        self.real_tokens += int(mask.sum())
+        self.computed_tokens += int(mask.numel())
+
+    def finish(self) -> dict[str, Any]:
+        self.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out = dataclasses.asdict(self)
+        out["examples_per_s"] = self.examples / self.epoch_s if self.epoch_s else 0.0
+        out["tokens_per_s"] = self.real_tokens / self.epoch_s if self.epoch_s else 0.0
+        out["padding_efficiency"] = self.real_tokens / self.computed_tokens if self.computed_tokens else 0.0
+        return out
+
+
+def compose_train_cfg(setting: Setting) -> DictConfig:
+    """The pipeline's config for RTE on `setting.model` with the CPU trainer, as `stilts-train` builds it."""
+    register_resolvers()
+    overrides = [
+        f"model={setting.model}",
+        "trainer=cpu",
+        "task@target=rte",
+        f"paths.data_dir={setting.data_dir}",
+        f"paths.cache_dir={setting.cache_dir}",
+        f"paths.output_dir={setting.work_dir}",
+    ]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def prepare(setting: Setting) -> tuple[DictConfig, TaskSpec, TaskDataModule]:
+    """Config, task spec (with the benchmark's batch size, lr and dropout) and its data module."""
+    torch.set_num_threads(setting.threads)
+    cfg = compose_train_cfg(setting)
+    spec = TaskSpec.from_config(cfg.target, "target")
+    spec = dataclasses.replace(spec, batch_size=setting.batch_size, lr=setting.lr, dropout=setting.dropout)
+    datamodule = TaskDataModule(
+        spec,
+        load_tokenizer(cfg.model),
+        data_dir=cfg.paths.data_dir,
+        cache_dir=cfg.paths.cache_dir,
+        max_length=cfg.model.max_length,
+        seed=setting.seed,
+        num_workers=cfg.data.num_workers,
+    )
+    return cfg, spec, datamodule
+
+
+def build_module(cfg: DictConfig, spec: TaskSpec, seed: int) -> TransferModule:
+    """The pipeline's TransferModule: encoder and head initialised from `seed`."""
+    torch.manual_seed(seed)
+    encoder = build_encoder(cfg.model, dropout=spec.dropout)
+    head = instantiate(
+        spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
+    )
+    metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
+    return TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr, **cfg.optim.adamw)
+
+
+class _Counting:
+    """Wraps a collator to count the tokens of every batch it builds."""
+
+    def __init__(self, collate: Callable[[Any], dict[str, torch.Tensor]], measure: Measure) -> None:
+        self.collate, self.measure = collate, measure
+
+    def __call__(self, examples: Any) -> dict[str, torch.Tensor]:
+        batch = self.collate(examples)
+        self.measure.count(batch)
+        return batch
+
+
+class _EpochTimer(L.Callback):
+    def __init__(self, measure: Measure) -> None:
+        self.measure, self.started = measure, 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.measure.epoch_s = time.perf_counter() - self.started
+
+
+def always_added_callbacks() -> list[L.Callback]:
+    """The callbacks the pipeline adds to every stage's trainer besides the configured ones."""
+    try:
+        from stilts.callbacks import ExactResume, NonFiniteLoss
+    except ImportError:  # a stilts without them
+        return []
+    return [ExactResume(), NonFiniteLoss()]
+
+
+def run_stilts(setting: Setting) -> dict[str, Any]:
+    """(a) stilts: TaskDataModule + TransferModule + a Lightning Trainer as conf/trainer/cpu.yaml makes it,
+    with the pipeline's CSV logger; one epoch without validation or checkpoints."""
+    cfg, spec, datamodule = prepare(setting)
+    measure = Measure("stilts")
+    L.seed_everything(setting.seed, workers=True)
+    datamodule.setup("fit")
+    module = build_module(cfg, spec, setting.seed)
+    make_collator = datamodule.featurizer.collator
+    datamodule.featurizer.collator = lambda pad_id: _Counting(make_collator(pad_id), measure)  # type: ignore[method-assign]
+    logger = L.pytorch.loggers.CSVLogger(setting.work_dir, name="logs", version="")
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        max_epochs=1,
+        limit_val_batches=0,
+        gradient_clip_val=cfg.optim.grad_clip,
+        callbacks=[_EpochTimer(measure), *always_added_callbacks()],
+        logger=logger,
+        enable_checkpointing=False,
+        default_root_dir=setting.work_dir,
+        use_distributed_sampler=False,
+    )
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    measure.total_s = time.perf_counter() - started
+    return measure.finish()
+
+
+def _grouped_order(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffle, sort by length within chunks of 50 batches, cut into batches, shuffle the batches."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 50
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), chunk):
+        group = order[start : start + chunk]
+        group = group[np.argsort(-lengths[group], kind="stable")]
+        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _padded(rows: list[np.ndarray], value: int) -> torch.Tensor:
+    out = np.full((len(rows), max(len(r) for r in rows)), value, dtype=np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return torch.from_numpy(out)
+
+
+def _raw_batches(
+    ids: list[np.ndarray], labels: np.ndarray, batches: list[np.ndarray], pad_id: int
+) -> Iterator[dict[str, torch.Tensor]]:
+    for batch in batches:
+        rows = [ids[i] for i in batch]
+        input_ids = _padded(rows, pad_id)
+        yield {
+            "input_ids": input_ids,
+            "attention_mask": _padded([np.ones_like(r) for r in rows], 0),
+            "label": torch.from_numpy(labels[batch]),
+        }
+
+
+def run_raw(setting: Setting, grouped: bool = True) -> dict[str, Any]:
+    """(d) A hand-written loop over the same features held in memory: length-grouped (or random)
+    batches padded to their longest, AdamW, linear warm-up then decay, gradient clipping."""
+    cfg, spec, datamodule = prepare(setting)
+    measure = Measure("raw_grouped" if grouped else "raw_random")
+    train = datamodule.featurized("train").with_format("numpy", columns=["input_ids", "label"])
+    ids = list(train["input_ids"])
+    labels = np.asarray(train["label"], dtype=np.int64)
+    lengths = np.array([len(x) for x in ids])
+    module = build_module(cfg, spec, setting.seed)
+    module.train()
+    decay = [p for n, p in module.named_parameters() if not n.endswith(NO_DECAY)]
+    no_decay = [p for n, p in module.named_parameters() if n.endswith(NO_DECAY)]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.optim.adamw.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=spec.lr,
+        betas=tuple(cfg.optim.adamw.betas),
+        eps=cfg.optim.adamw.eps,
+        fused=fusable(module),  # the AdamW kernel stilts uses, so only the framework differs
+    )
+    total = math.ceil(len(ids) / setting.batch_size)
+    warmup = int(cfg.optim.adamw.warmup_ratio * total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)),
+    )
+    rng = np.random.default_rng(setting.seed)
+    if grouped:
+        batches = _grouped_order(lengths, setting.batch_size, rng)
+    else:
+        order = rng.permutation(len(ids))
+        batches = [order[i : i + setting.batch_size] for i in range(0, len(order), setting.batch_size)]
+    started = time.perf_counter()
+    for batch in _raw_batches(ids, labels, batches, datamodule.tokenizer.pad_token_id):
+        measure.count(batch)
+        loss = module.head.loss(module(batch), batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.optim.grad_clip)
+        optimizer.step()
+        schedule.step()
+    measure.epoch_s = measure.total_s = time.perf_counter() - started
+    return measure.finish()
+
+
+RUNNERS: dict[str, Callable[[Setting], dict[str, Any]]] = {
+    "stilts": run_stilts,
+    "raw_grouped": lambda s: run_raw(s, grouped=True),
+    "raw_random": lambda s: run_raw(s, grouped=False),
+}
