@@ -19,7 +19,6 @@ are counted by `describe()`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LabelMap, LocalReader, Record, json_objects
 
 WORD = re.compile(r"\S+")
 NO_SPAN = [-1, -1]
@@ -94,14 +93,8 @@ def ep_record(
 
 def read_ep_lines(path: Path) -> Iterator[tuple[int, str, list[Any]]]:
     """(line, text, targets) of each JSON line of an edge-probing file."""
-    for line, raw in decoded_lines(path):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+    for line, obj in json_objects(path):
+        if not isinstance(obj.get("text"), str):
             raise DataFormatError(path, line, "expected an object with a string `text`")
         targets = obj.get("targets", [])
         if not isinstance(targets, list):

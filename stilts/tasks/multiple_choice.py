@@ -16,9 +16,8 @@ collator flattens a batch to `[batch * choices, tokens]` for the encoder and add
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,24 +27,10 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import HubReader, decoded_lines
+from stilts.tasks.readers import HubReader
 
 # COPA as a sentence to complete (RoBERTa / fairseq style): "<premise> because" / "<premise> so".
 COPA_CONNECTIVES = {"cause": "because", "effect": "so"}
-
-
-def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) of a JSON-lines file, naming the line of invalid JSON."""
-    for line, text in decoded_lines(path):
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
-        if not isinstance(obj, dict):
-            raise DataFormatError(path, line, "expected a JSON object")
-        yield line, obj
 
 
 def field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str) -> Any:

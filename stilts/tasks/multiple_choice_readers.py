@@ -25,9 +25,8 @@ from stilts.tasks.multiple_choice import (
     copa_texts,
     field,
     hellaswag_texts,
-    json_objects,
 )
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines, json_objects
 
 LabelOf = Callable[[Any], int]  # raw label value -> label index (UNLABELED when absent)
 Example = tuple[str, list[str], int]  # context, choices, label
@@ -60,8 +59,7 @@ class ChoiceJsonlReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
-        self.label_values = None if label_values is None else list(label_values)
+        super().__init__(files, origin, label_values)
 
     def example(self, obj: dict[str, Any], label_of: LabelOf) -> Example:
         raise NotImplementedError
@@ -173,8 +171,7 @@ class CosmosQAReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
-        self.label_values = None if label_values is None else list(label_values)
+        super().__init__(files, origin, label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = 0

@@ -34,6 +34,20 @@ def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise DataFormatError(path, number, f"bytes that are not UTF-8 ({err.reason})") from None
 
 
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) of a JSON-lines file, naming the line of invalid JSON."""
+    for line, text in decoded_lines(path):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
+        if not isinstance(obj, dict):
+            raise DataFormatError(path, line, "expected a JSON object")
+        yield line, obj
+
+
 def dotted(record: Mapping[str, Any], key: str, path: Path, line: int) -> Any:
     """Look up `a.b.c` in nested dicts, naming the missing field."""
     value: Any = record
@@ -76,11 +90,18 @@ class LocalReader:
         origin: where a user gets these files; shown when a file is missing.
     """
 
-    def __init__(self, files: Mapping[str, str | Sequence[str]], origin: str = "") -> None:
+    def __init__(
+        self,
+        files: Mapping[str, str | Sequence[str]],
+        origin: str = "",
+        label_values: Sequence[Any] | None = None,
+    ) -> None:
         self.files = {
             split: [names] if isinstance(names, str) else list(names) for split, names in files.items()
         }
         self.origin = origin
+        # Raw label values in the order of the task's labels (default: the label names themselves).
+        self.label_values = None if label_values is None else list(label_values)
 
     def split_paths(self, task_dir: Path, split: str) -> list[Path]:
         """The files of a split, or a MissingDataError saying where it looked."""
@@ -129,7 +150,7 @@ class LocalReader:
 def _generate(
     reader: LocalReader, paths: tuple[Path, ...], labels: tuple[str, ...], stamps: tuple
 ) -> Iterator[Record]:
-    yield from reader.records(list(paths), LabelMap(labels, getattr(reader, "label_values", None)))
+    yield from reader.records(list(paths), LabelMap(labels, reader.label_values))
 
 
 class JsonlReader(LocalReader):
@@ -147,22 +168,13 @@ class JsonlReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
+        super().__init__(files, origin, label_values)
         self.fields = dict(fields)
-        self.label_values = None if label_values is None else list(label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = 0
         for path in paths:
-            for line, text in decoded_lines(path):
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
-                if not isinstance(obj, dict):
-                    raise DataFormatError(path, line, "expected a JSON object")
+            for line, obj in json_objects(path):
                 record: Record = {"idx": idx}
                 for column, key in self.fields.items():
                     if column == "label":
@@ -192,11 +204,10 @@ class TsvReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
+        super().__init__(files, origin, label_values)
         self.columns = dict(columns)
         self.header = header
         self.num_columns = num_columns
-        self.label_values = None if label_values is None else list(label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = 0

@@ -24,8 +24,8 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.multiple_choice import field, json_objects
-from stilts.tasks.readers import HubReader, LabelMap, LocalReader, Record
+from stilts.tasks.multiple_choice import field
+from stilts.tasks.readers import HubReader, LabelMap, LocalReader, Record, json_objects
 
 WORD = re.compile(r"\S+")
 
@@ -91,11 +91,10 @@ class SpanJsonlReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
+        super().__init__(files, origin, label_values)
         if style not in ("wsc", "wic"):
             raise ValueError(f"style {style!r} is not `wsc` or `wic`")
         self.style = style
-        self.label_values = None if label_values is None else list(label_values)
 
     def _flat(self, obj: dict[str, Any]) -> dict[str, Any]:
         if self.style == "wic":

@@ -28,8 +28,8 @@ from transformers import PreTrainedTokenizerBase
 from stilts.errors import DataFormatError
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.featurizers import Batch, ClassificationFeaturizer, Featurizer
-from stilts.tasks.multiple_choice import field, json_objects
-from stilts.tasks.readers import UNLABELED, HubReader, LabelMap, LocalReader, Record
+from stilts.tasks.multiple_choice import field
+from stilts.tasks.readers import UNLABELED, HubReader, LabelMap, LocalReader, Record, json_objects
 
 PLACEHOLDER = "@placeholder"
 SENTENCE_MARK = re.compile(r"<b>Sent \d+: </b>")  # markup of the original SuperGLUE MultiRC passages
@@ -59,8 +59,7 @@ class MultiRCReader(LocalReader):
         label_values: Sequence[Any] | None = None,
         origin: str = "",
     ) -> None:
-        super().__init__(files, origin)
-        self.label_values = None if label_values is None else list(label_values)
+        super().__init__(files, origin, label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = group = 0
