@@ -30,6 +30,12 @@ def run(cfg: DictConfig) -> float:
     from stilts.pipeline import run_cell
     from stilts.runs import record_failure
 
+    # Lightning logs through a console handler of its own; Hydra's handlers (console and the run's
+    # log file) get the records too, so drop Lightning's to print every line once.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     claim_gpu(cfg)
