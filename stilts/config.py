@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -32,26 +31,12 @@ def auto_precision() -> str:
     return "32-true"
 
 
-def train_labels(data_dir: str, *, _parent_: Any) -> list[str]:
-    """`labels: ${stilts_train_labels:${paths.data_dir}}`: a task with an open label set (SentEval
-    word content) takes its labels, sorted, from its training split, read by its local reader's
-    `train_labels(task_dir)`. Empty while the task's folder is absent (the reader then says so)."""
-    from hydra.utils import instantiate
-
-    task_dir = Path(data_dir).expanduser().resolve() / str(_parent_.name)
-    if not task_dir.is_dir():
-        return []
-    return list(instantiate(_parent_.local).train_labels(task_dir))
-
-
 def register_resolvers() -> None:
-    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}` and
-    `${stilts_train_labels:DATA_DIR}` resolvable."""
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}` and `${stilts_precision:}` resolvable."""
     for name, fn in (
         ("stilts_asset", asset_path),
         ("stilts_minilm", minilm_path),
         ("stilts_precision", auto_precision),
-        ("stilts_train_labels", train_labels),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

@@ -11,6 +11,8 @@ import torch
 from hydra.utils import instantiate
 
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
+from stilts.models.encoder import load_tokenizer
+from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.probing import DNCAcceptabilityReader, SentEvalReader
 from stilts.tasks.spec import TaskSpec
 from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata
@@ -57,22 +59,30 @@ def test_senteval_real_excerpts(tmp_path, task, file, counts):
         read(reader, task_dir, "val", spec.labels, tmp_path)
 
 
+def derived_spec(data_dir: Path, tmp_path: Path) -> TaskSpec:
+    """se_wc's spec once the datamodule has taken its labels from the training partition."""
+    spec, _ = task_reader("se_wc", data_dir)
+    tokenizer = load_tokenizer(compose_cfg(["model=tiny"]).model)
+    return TaskDataModule(spec, tokenizer, data_dir, tmp_path / "cache").spec
+
+
 def test_word_content_labels_come_from_the_training_partition(tmp_path):
-    spec, _ = task_reader("se_wc")
+    spec = derived_spec(FIXTURES, tmp_path)
     assert spec.labels == ("garden", "library", "market", "river")  # sorted, from tr lines only
     # The derived labels are part of the task digest: another training vocabulary, another digest.
     other = tmp_path / "data" / "se_wc"
     other.mkdir(parents=True)
     text = (FIXTURES / "se_wc" / "word_content.txt").read_text(encoding="utf-8")
     (other / "word_content.txt").write_text(text.replace("\tmarket\t", "\tmeadow\t"), encoding="utf-8")
-    spec2, _ = task_reader("se_wc", tmp_path / "data")
+    spec2 = derived_spec(tmp_path / "data", tmp_path)
     assert "meadow" in spec2.labels and "market" not in spec2.labels
     assert spec2.digest() != spec.digest()
 
 
-def test_word_content_labels_empty_without_data(tmp_path):
-    spec, _ = task_reader("se_wc", tmp_path)
-    assert spec.labels == ()
+def test_word_content_labels_need_the_training_file(tmp_path):
+    (tmp_path / "se_wc").mkdir()
+    with pytest.raises(MissingDataError, match="word_content.txt"):
+        derived_spec(tmp_path, tmp_path)
 
 
 @needs_realdata

@@ -73,7 +73,7 @@ class SentEvalReader(LocalReader):
                 "empty (the full SentEval file has tr, va and te lines)"
             )
 
-    def train_labels(self, task_dir: Path) -> list[str]:
+    def label_set(self, task_dir: Path) -> list[str]:
         """The sorted label values of the training partition (for open label sets such as se_wc)."""
         path = self.split_paths(task_dir, "train")[0]
         stat = path.stat()
