@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,19 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "data"  # one folder per task, in the task's native format
 REALDATA = REPO.parent / "shared" / "realdata"  # third-party excerpts; absent in users' clones
 
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
 needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is absent")
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment with the Hub switched off, for stilts subprocesses."""
+    return {**os.environ, **OFFLINE}
+
+
+def cli(module: str, *args: str) -> list[str]:
+    """The command line of a stilts console script (`python -m stilts.<module> ARGS`)."""
+    return [sys.executable, "-m", f"stilts.{module}", *args]
 
 
 def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:

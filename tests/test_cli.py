@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO, cli, offline_env
 
 
 def stilts_train(tmp_path: Path, *overrides: str) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = offline_env()
     command = [
-        sys.executable,
-        "-m",
-        "stilts.train",
+        *cli("train"),
         "model=tiny",
         "trainer=cpu",
         "logger=csv",
@@ -41,11 +37,9 @@ def test_cells_from_the_command_line_share_the_cached_intermediate(tmp_path) -> 
 
 
 def test_bad_input_exits_with_a_message(tmp_path) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = offline_env()
     command = [
-        sys.executable,
-        "-m",
-        "stilts.train",
+        *cli("train"),
         "model=tiny",
         "trainer=cpu",
         "task@target=rte",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.report import data_report
 from stilts.tasks.spec import TaskSpec
-from tests.helpers import FIXTURES, REALDATA, REPO, compose_cfg, needs_realdata
+from tests.helpers import FIXTURES, REALDATA, REPO, cli, compose_cfg, needs_realdata, offline_env
 
 
 def datamodule_for(task: str, data_dir: Path, cache_dir: Path) -> TaskDataModule:
@@ -25,11 +23,9 @@ def datamodule_for(task: str, data_dir: Path, cache_dir: Path) -> TaskDataModule
 
 
 def test_stilts_data_json_matches_the_files(tmp_path) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = offline_env()
     command = [
-        sys.executable,
-        "-m",
-        "stilts.data",
+        *cli("data"),
         "task=rte",
         f"paths.data_dir={FIXTURES}",
         f"paths.cache_dir={tmp_path}",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, cli
 
 REDUCED = [
     "--sentences",
@@ -23,7 +22,7 @@ REDUCED = [
 
 def run_demo(out) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "stilts.demo", "--out", str(out), *REDUCED],
+        [*cli("demo"), "--out", str(out), *REDUCED],
         cwd=REPO,
         capture_output=True,
         text=True,

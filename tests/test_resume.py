@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO, cli, offline_env
 
 CELL = ["task@target=rte", "++target.max_epochs=80", "++target.patience=100", "keep_checkpoints=true"]
 
 
 def launch(tmp_path: Path, out: str) -> subprocess.Popen:
     log = (tmp_path / f"{out}.log").open("a")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = offline_env()
     command = [
-        sys.executable,
-        "-m",
-        "stilts.train",
+        *cli("train"),
         "model=tiny",
         "trainer=cpu",
         "logger=csv",

@@ -6,22 +6,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from stilts.plan import plan, summary
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO, cli
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 
 
 def sweep(tmp_path: Path, *overrides: str, data_dir: Path = FIXTURES) -> subprocess.CompletedProcess:
     command = [
-        sys.executable,
-        "-m",
-        "stilts.train",
+        *cli("train"),
         "-m",
         "model=tiny",
         "trainer=cpu",

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from stilts.models.heads import Batch, ClassificationHead, Head
 
 
-class MultipleChoiceHead(Head):
+class MultipleChoiceHead(ClassificationHead):
     """Scores each choice's first-token state with one linear layer; softmax over the choices.
 
     The encoder sees the choices flattened, `hidden[batch * choices, T, H]`; `batch["choice_mask"]`
@@ -28,7 +28,8 @@ class MultipleChoiceHead(Head):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
-        super().__init__()
+        # Loss, predictions and the majority baseline are the classifier's, over choices.
+        Head.__init__(self)
         self.dropout = nn.Dropout(dropout)
         self.score = nn.Linear(hidden_size, 1)
 
@@ -36,15 +37,6 @@ class MultipleChoiceHead(Head):
         mask = batch["choice_mask"]
         scores = self.score(self.dropout(hidden[:, 0])).view(mask.shape)
         return scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-
-    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return F.cross_entropy(logits.float(), batch["label"], ignore_index=-1)
-
-    def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        return {"preds": logits.argmax(-1), "target": batch["label"]}
-
-    def baseline_predict(self, batch: Batch, majority_label: int) -> dict[str, torch.Tensor]:
-        return {"preds": torch.full_like(batch["label"], majority_label), "target": batch["label"]}
 
 
 def mean_pool_span(hidden: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
