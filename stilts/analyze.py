@@ -1,8 +1,8 @@
 """`stilts-analyze`: figures (PNG + PDF), CSV tables and report.md for one results source.
 
-stilts-analyze source=multirun/paper_grid/2026-01-01/12-00-00 out=analysis
+stilts-analyze source=multirun/paper_grid out=analysis
 stilts-analyze source=wandb:ENTITY/PROJECT
-stilts-analyze source=paper:../shared/paper/figure2.csv out=paper_figure2
+stilts-analyze source=paper:path/to/figure2.csv out=paper_figure2
 """
 
 from __future__ import annotations

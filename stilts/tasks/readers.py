@@ -2,9 +2,8 @@
 
 Every reader yields records with canonical columns (`idx`, `label` and the text columns its task's
 featurizer expects, e.g. `text_a`/`text_b`). Local readers name the file and line of any malformed
-record. Records are written by `Dataset.from_generator` into Arrow files under the cache dir, keyed by
-the reader, the split and the files' size and mtime, so data is memory-mapped rather than held in
-Python lists, and a second run reads the Arrow copy.
+record. `Dataset.from_generator` writes records to Arrow under the cache dir (keyed by reader, split,
+file size and mtime): data is memory-mapped, not held in Python lists, and read back on reruns.
 """
 
 from __future__ import annotations
