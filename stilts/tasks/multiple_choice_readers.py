@@ -13,7 +13,7 @@ HellaSwag 0-3. Paper score of all five: accuracy. Records are canonical multiple
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -52,14 +52,6 @@ class ChoiceJsonlReader(LocalReader):
         label_values: raw label values in the order of the task's labels (default: the label names).
         origin: where a user gets the files.
     """
-
-    def __init__(
-        self,
-        files: Mapping[str, str | Sequence[str]],
-        label_values: Sequence[Any] | None = None,
-        origin: str = "",
-    ) -> None:
-        super().__init__(files, origin, label_values)
 
     def example(self, obj: dict[str, Any], label_of: LabelOf) -> Example:
         raise NotImplementedError
@@ -164,14 +156,6 @@ class CosmosQAReader(LocalReader):
     """
 
     COLUMNS = ("context", "question", "answer0", "answer1", "answer2", "answer3")
-
-    def __init__(
-        self,
-        files: Mapping[str, str | Sequence[str]],
-        label_values: Sequence[Any] | None = None,
-        origin: str = "",
-    ) -> None:
-        super().__init__(files, origin, label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = 0

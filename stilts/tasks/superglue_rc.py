@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,14 +52,6 @@ def _spread(values: Sequence[int]) -> dict[str, float]:
 
 class MultiRCReader(LocalReader):
     """MultiRC nested jsonl -> one record per answer option."""
-
-    def __init__(
-        self,
-        files: Mapping[str, str | Sequence[str]],
-        label_values: Sequence[Any] | None = None,
-        origin: str = "",
-    ) -> None:
-        super().__init__(files, origin, label_values)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = group = 0
