@@ -9,6 +9,7 @@ removed by the next job that takes the lock).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -36,8 +37,16 @@ def cache_key(material: dict[str, Any]) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, memoised per (path, size, mtime): a cell hashes the same encoder weights
+    and data files several times (cache key, cell digest, integrity check)."""
+    stat = path.stat()
+    return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -14,7 +14,6 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
-from safetensors.torch import load_file
 from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss
@@ -103,9 +102,7 @@ def train_stage(
     spec = datamodule.spec  # with its labels when the task derives them from training data
     datamodule.setup("fit")
 
-    encoder = build_encoder(cfg.model, dropout=spec.dropout)
-    if encoder_weights is not None:
-        encoder.load_state_dict(load_file(str(encoder_weights)), strict=True)
+    encoder = build_encoder(cfg.model, dropout=spec.dropout, weights=encoder_weights)
     head = instantiate(
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )

@@ -40,15 +40,17 @@ def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> Di
         return compose(config_name=config_name, overrides=list(overrides))
 
 
-def tiny_overrides(tmp_path: Path, data_dir: Path = FIXTURES) -> list[str]:
-    """Offline CPU settings: tiny model, no logger, caches and outputs under tmp_path."""
+def tiny_overrides(
+    tmp_path: Path, data_dir: Path = FIXTURES, output_dir: Path | None = None, logger: str = "none"
+) -> list[str]:
+    """Offline CPU settings: tiny model, caches under tmp_path, outputs under output_dir (tmp_path)."""
     return [
         "model=tiny",
         "trainer=cpu",
-        "logger=none",
+        f"logger={logger}",
         f"paths.data_dir={data_dir}",
         f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.output_dir={tmp_path}",
+        f"paths.output_dir={output_dir or tmp_path}",
         "+trainer.enable_progress_bar=false",
     ]
 

@@ -6,21 +6,12 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.helpers import FIXTURES, REPO, cli, offline_env
+from tests.helpers import REPO, cli, offline_env, tiny_overrides
 
 
 def stilts_train(tmp_path: Path, *overrides: str) -> dict:
     env = offline_env()
-    command = [
-        *cli("train"),
-        "model=tiny",
-        "trainer=cpu",
-        "logger=csv",
-        f"paths.data_dir={FIXTURES}",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.output_dir={tmp_path / 'out'}",
-        *overrides,
-    ]
+    command = cli("train", *tiny_overrides(tmp_path, output_dir=tmp_path / "out", logger="csv"), *overrides)
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     newest = max((tmp_path / "out" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
@@ -38,15 +29,8 @@ def test_cells_from_the_command_line_share_the_cached_intermediate(tmp_path) -> 
 
 def test_bad_input_exits_with_a_message(tmp_path) -> None:
     env = offline_env()
-    command = [
-        *cli("train"),
-        "model=tiny",
-        "trainer=cpu",
-        "task@target=rte",
-        f"paths.data_dir={tmp_path / 'nothing'}",
-        "data.source=local",
-        f"paths.output_dir={tmp_path / 'out'}",
-    ]
+    nowhere = tiny_overrides(tmp_path, tmp_path / "nothing", output_dir=tmp_path / "out")
+    command = cli("train", *nowhere, "task@target=rte", "data.source=local")
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == 2
     assert "no data folder at" in done.stderr + done.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, REPO, cli, offline_env
+from tests.helpers import REPO, cli, offline_env, tiny_overrides
 
 CELL = ["task@target=rte", "++target.max_epochs=80", "++target.patience=100", "keep_checkpoints=true"]
 
@@ -18,17 +18,7 @@ CELL = ["task@target=rte", "++target.max_epochs=80", "++target.patience=100", "k
 def launch(tmp_path: Path, out: str) -> subprocess.Popen:
     log = (tmp_path / f"{out}.log").open("a")
     env = offline_env()
-    command = [
-        *cli("train"),
-        "model=tiny",
-        "trainer=cpu",
-        "logger=csv",
-        f"paths.data_dir={FIXTURES}",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.output_dir={tmp_path / out}",
-        "+trainer.enable_progress_bar=false",
-        *CELL,
-    ]
+    command = cli("train", *tiny_overrides(tmp_path, output_dir=tmp_path / out, logger="csv"), *CELL)
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

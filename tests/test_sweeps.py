@@ -11,25 +11,14 @@ from pathlib import Path
 import pytest
 
 from stilts.plan import plan, summary
-from tests.helpers import FIXTURES, REPO, cli
+from tests.helpers import FIXTURES, REPO, cli, tiny_overrides
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 
 
 def sweep(tmp_path: Path, *overrides: str, data_dir: Path = FIXTURES) -> subprocess.CompletedProcess:
-    command = [
-        *cli("train"),
-        "-m",
-        "model=tiny",
-        "trainer=cpu",
-        "logger=none",
-        f"paths.data_dir={data_dir}",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.output_dir={tmp_path / 'out'}",
-        "+trainer.max_steps=3",
-        "+trainer.enable_progress_bar=false",
-        *overrides,
-    ]
+    settings = tiny_overrides(tmp_path, data_dir, output_dir=tmp_path / "out")
+    command = cli("train", "-m", *settings, "+trainer.max_steps=3", *overrides)
     done = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     return done
@@ -60,17 +49,7 @@ def test_parallel_grid_trains_each_intermediate_once_and_relaunch_trains_nothing
     ]
     assert len(entries) == 4
 
-    args = [
-        "model=tiny",
-        "trainer=cpu",
-        "logger=none",
-        f"paths.data_dir={FIXTURES}",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.output_dir={tmp_path / 'out'}",
-        "+trainer.max_steps=3",
-        "+trainer.enable_progress_bar=false",
-        *GRID,
-    ]
+    args = [*tiny_overrides(tmp_path, output_dir=tmp_path / "out"), "+trainer.max_steps=3", *GRID]
     jobs = plan(args)
     assert "4 intermediate trainings (0 still needed" in summary(jobs)
     assert "12 downstream runs: 12 finished" in summary(jobs)

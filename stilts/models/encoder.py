@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file
@@ -24,7 +25,7 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def build_encoder(model_cfg: DictConfig, dropout: float) -> PreTrainedModel:
+def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = None) -> PreTrainedModel:
     """The encoder with `dropout` as its hidden and attention dropout.
 
     `model.random_init: true` builds the architecture from the folder's config with fresh weights
@@ -47,7 +48,9 @@ def build_encoder(model_cfg: DictConfig, dropout: float) -> PreTrainedModel:
             attn_implementation="sdpa",
             **kwargs,
         )
-    if model_cfg.get("encoder_weights"):
-        # Weights of an earlier stilts stage (e.g. MLM pre-training with save_encoder=true).
-        encoder.load_state_dict(load_file(str(model_cfg.encoder_weights)), strict=True)
+    # Weights of an earlier stilts stage: `weights` (the intermediate encoder) or, without it,
+    # `model.encoder_weights` (e.g. MLM pre-training with save_encoder=true). Loaded strictly.
+    weights = weights or model_cfg.get("encoder_weights")
+    if weights:
+        encoder.load_state_dict(load_file(str(weights)), strict=True)
     return encoder
