@@ -2,16 +2,16 @@
 
 Every runner trains the tiny model (random init, same weights for all) for one epoch on the same
 synthetic, length-varied RTE data with the same batch size and thread count, each run in a fresh
-process, interleaved round by round (a, b, c, d, a, b, c, d, ...) so drifts in machine load hit
-every runner alike; ratios are medians over rounds of the per-round ratio. Then: the Arrow cache's
-second preparation against the first, peak memory at two data sizes, and on a GPU bf16/SDPA/MFU.
+process, interleaved round by round (a, b, c, d, then d, c, b, a, ...) so drifts in machine load hit
+every runner alike; ratios are medians over rounds of the per-round ratio. This runs once per length
+distribution (`--lengths`; the first gives the headline figures). Then: the Arrow cache's second
+preparation against the first, peak memory at two data sizes, and on a GPU bf16/SDPA/MFU.
 Medians and ratios go to `benchmarks/results.json` (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -25,10 +25,14 @@ from typing import Any
 from benchmarks import datapath
 from benchmarks.gpu import gpu_benchmarks
 from benchmarks.runners import Setting
-from benchmarks.synthetic import write_rte
+from benchmarks.synthetic import Lengths, write_rte
 
 log = logging.getLogger("benchmarks")
 RUNNERS = ("stilts", "hf_trainer", "hf_trainer_grouped", "raw_grouped", "raw_random")
+# The headline data: log-normal lengths with the median and spread measured on the real CB training
+# excerpt (premise/hypothesis pairs, as RTE: median 82 tokens, log-sd 0.35), cut at the paper's max
+# length 256. Then the milder uniform 8-128 spread, where random batches waste less.
+LENGTHS = ("lognormal:82:0.35:256", "uniform:8:128")
 RATIO_KEYS = {
     "hf_trainer": "stilts_vs_trainer",
     "hf_trainer_grouped": "stilts_vs_trainer_grouped",
@@ -74,10 +78,12 @@ def unavailable_runners() -> dict[str, str]:
 
 
 def interleaved(setting: Setting, runners: list[str], rounds: int) -> dict[str, list[dict[str, Any]]]:
-    """`rounds` rounds of every runner, each run in a fresh process."""
+    """`rounds` rounds of every runner, each run in a fresh process. Odd rounds run the runners in
+    reverse order, so a drift within a round (the machine warming up or getting busier) favours no
+    runner."""
     runs: dict[str, list[dict[str, Any]]] = {r: [] for r in runners}
     for round_ in range(rounds):
-        for runner in runners:
+        for runner in runners if round_ % 2 == 0 else runners[::-1]:
             try:
                 result = datapath.run_in_subprocess(runner, setting)
             except RuntimeError as err:
@@ -93,8 +99,11 @@ def interleaved(setting: Setting, runners: list[str], rounds: int) -> dict[str, 
     return runs
 
 
-def summarise(runs: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, float | None]]:
-    """Per-runner medians, and stilts' throughput over each other runner's (median of per-round ratios)."""
+def summarise(
+    runs: dict[str, list[dict[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, float | None], dict[str, list[float]]]:
+    """Per-runner medians; stilts' throughput over each other runner's (median of per-round ratios); and
+    the lowest and highest per-round ratio, to show how much the machine's noise moves them."""
     keys = ("examples_per_s", "tokens_per_s", "padding_efficiency", "peak_rss_mb", "epoch_s")
     medians: dict[str, Any] = {}
     for runner, results in runs.items():
@@ -103,6 +112,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], di
         if medians[runner] is not None:
             medians[runner]["runs"] = len(ok)
     ratios: dict[str, float | None] = {}
+    spread: dict[str, list[float]] = {}
     for other, key in RATIO_KEYS.items():
         pairs = [
             a["examples_per_s"] / b["examples_per_s"]
@@ -110,19 +120,21 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], di
             if "error" not in a and "error" not in b
         ]
         ratios[key] = statistics.median(pairs) if pairs else None
-    return medians, ratios
+        if pairs:
+            spread[key] = [min(pairs), max(pairs)]
+    return medians, ratios, spread
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The throughput table for BENCHMARKS.md."""
+def markdown(setting: dict[str, Any], unavailable: dict[str, str]) -> str:
+    """The throughput table of one data setting (an entry of `by_lengths`) for BENCHMARKS.md."""
     lines = [
         "| runner | examples/s | real tokens/s | padding efficiency | peak RSS (MiB) | stilts / runner |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for runner, m in results["throughput"].items():
-        ratio = results.get(RATIO_KEYS.get(runner, ""))
+    for runner, m in setting["throughput"].items():
+        ratio = setting.get(RATIO_KEYS.get(runner, ""))
         if m is None:
-            why = results["unavailable"].get(runner, "failed")
+            why = unavailable.get(runner, "failed")
             lines.append(f"| {runner} | n/a ({why}) | | | | |")
             continue
         lines.append(
@@ -136,19 +148,28 @@ def markdown(results: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one round (smoke test)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of every runner")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds on the headline data")
+    parser.add_argument(
+        "--other-rounds", type=int, default=3, help="interleaved rounds on each further length distribution"
+    )
     parser.add_argument("--train-size", type=int, default=4000, help="training examples per epoch")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every runner")
-    parser.add_argument("--min-tokens", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument(
+        "--lengths",
+        nargs="+",
+        type=Lengths.parse,
+        default=[Lengths.parse(x) for x in LENGTHS],
+        help="length distributions of the data, each run as its own set of interleaved rounds; the "
+        "first gives the headline figures (`lognormal:MEDIAN:SIGMA:MAX` or `uniform:MIN:MAX`)",
+    )
     parser.add_argument("--memory-sizes", type=int, nargs=2, default=(10_000, 100_000))
     parser.add_argument("--runners", nargs="+", default=list(RUNNERS), choices=RUNNERS)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data and caches here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.train_size, args.memory_sizes = 1, 256, (500, 2000)
+        args.rounds, args.other_rounds, args.train_size, args.memory_sizes = 1, 1, 256, (500, 2000)
     return args
 
 
@@ -156,6 +177,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     args = parse_args(argv)
     started, load_start = time.monotonic(), os.getloadavg()
+    headline = args.lengths[0]
     with tempfile.TemporaryDirectory(prefix="stilts-bench-") as tmp:
         root = args.workdir or Path(tmp)
         from transformers import AutoTokenizer
@@ -164,55 +186,69 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
 
-        def setting_for(name: str, size: int) -> Setting:
-            write_rte(root / name / "rte", tokenizer, size, 64, args.min_tokens, args.max_tokens)
+        def setting_for(name: str, size: int, lengths: Lengths) -> Setting:
+            write_rte(root / name / "rte", tokenizer, size, lengths)
             return Setting(
                 data_dir=str(root / name), cache_dir=str(root / f"cache_{name}"), work_dir=str(root / "work"),
-                batch_size=args.batch_size, threads=args.threads,
+                batch_size=args.batch_size, max_length=lengths.max_tokens, threads=args.threads,
             )  # fmt: skip
 
-        train = setting_for("train", args.train_size)
         unavailable = unavailable_runners()
         for runner, reason in unavailable.items():
             log.warning("%s: not run (%s)", runner, reason)
         runners = [r for r in args.runners if r not in unavailable]
-        datapath.run_in_subprocess("prep", train)  # featurize once, outside the timed rounds
-        runs = interleaved(train, runners, args.rounds)
-        medians, ratios = summarise(runs)
-        for runner in args.runners:
-            medians.setdefault(runner, None)
+        by_lengths: dict[str, dict[str, Any]] = {}
+        for number, lengths in enumerate(args.lengths):
+            train = setting_for(f"train{number}", args.train_size, lengths)
+            log.info("data: %d examples, lengths %s", args.train_size, lengths)
+            datapath.run_in_subprocess("prep", train)  # featurize once, outside the timed rounds
+            rounds = args.rounds if number == 0 else args.other_rounds
+            runs = interleaved(train, runners, rounds)
+            medians, ratios, spread = summarise(runs)
+            for runner in args.runners:
+                medians.setdefault(runner, None)
+            by_lengths[str(lengths)] = {
+                **ratios, "rounds": rounds, "ratio_range": spread, "throughput": medians, "runs": runs
+            }  # fmt: skip
         small, large = args.memory_sizes
-        sizes = {small: setting_for(f"mem{small}", small), large: setting_for(f"mem{large}", large)}
+        sizes = {n: setting_for(f"mem{n}", n, headline) for n in (small, large)}
         prep = datapath.preparation(sizes[small], repeats=1 if args.quick else 3)
         memory = datapath.memory(sizes)
-    stilts = medians.get("stilts") or {}
+    first = by_lengths[str(headline)]
     results = {
-        **ratios,
-        "padding_efficiency": stilts.get("padding_efficiency"),
+        **{key: first[key] for key in RATIO_KEYS.values()},
+        "ratio_range": first["ratio_range"],
+        "padding_efficiency": (first["throughput"].get("stilts") or {}).get("padding_efficiency"),
         "prep_second_over_first": prep["second_over_first"],
         "rss_100k_over_10k": memory["peak_large_over_small"],
-        "throughput": medians,
+        "lengths": str(headline),
+        "throughput": first["throughput"],
+        "by_lengths": by_lengths,
         "unavailable": unavailable,
         "preparation": prep,
         "memory": memory,
         "gpu": gpu_benchmarks(quick=args.quick),
         "setting": {
-            **dataclasses.asdict(train),
-            "rounds": args.rounds,
-            "train_size": args.train_size,
-            "tokens": [args.min_tokens, args.max_tokens],
             "model": "tiny",
-        },  # fmt: skip
-        "runs": runs,
+            **{key: getattr(train, key) for key in ("seed", "lr", "dropout")},
+            "batch_size": args.batch_size,
+            "threads": args.threads,
+            "rounds": args.rounds,
+            "other_rounds": args.other_rounds,
+            "train_size": args.train_size,
+            "lengths": [str(x) for x in args.lengths],
+        },
         "machine": {**machine(), "load_average_start": load_start, "load_average_end": os.getloadavg()},
         "command": "python -m benchmarks.run" + (" --quick" if args.quick else ""),
         "wall_s": time.monotonic() - started,
     }
-    for key in ("data_dir", "cache_dir", "work_dir"):
-        results["setting"].pop(key)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    log.info("throughput (medians of %d interleaved rounds):\n%s", args.rounds, markdown(results))
+    for lengths, setting in by_lengths.items():
+        log.info(
+            "throughput on lengths %s (medians of %d interleaved rounds):\n%s",
+            lengths, setting["rounds"], markdown(setting, unavailable),
+        )  # fmt: skip
     log.info(
         "second preparation / first: %.3f; peak RSS %d / %d examples: %.3f; wrote %s in %.0f s",
         prep["second_over_first"], large, small, memory["peak_large_over_small"], args.out,

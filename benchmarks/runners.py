@@ -42,6 +42,7 @@ class Setting:
     work_dir: str
     model: str = "tiny"
     batch_size: int = 32
+    max_length: int = 128  # the model's maximum sequence length (tokens beyond it are truncated)
     threads: int = 2
     seed: int = 0
     lr: float = 2e-5
@@ -84,6 +85,7 @@ def compose_train_cfg(setting: Setting) -> DictConfig:
     register_resolvers()
     overrides = [
         f"model={setting.model}",
+        f"model.max_length={setting.max_length}",
         "trainer=cpu",
         "task@target=rte",
         f"paths.data_dir={setting.data_dir}",

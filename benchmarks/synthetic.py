@@ -1,13 +1,15 @@
 """Length-varied synthetic sentence pairs in RTE's native format (SuperGLUE jsonl).
 
-Every example's token count (with the tokenizer's special tokens) is drawn uniformly from
-`[min_tokens, max_tokens]`, so batches of random examples pad a lot and length-grouped batches little,
-as with real NLU data whose lengths spread over an order of magnitude.
+Every example's token count (with the tokenizer's special tokens) is drawn from a `Lengths`
+distribution, so batches of random examples pad a lot and length-grouped batches little, as with real
+NLU data whose lengths spread over an order of magnitude.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,44 @@ WORDS = (
     "water village station member major received played became town island history language church"
 ).split()
 PREMISE_SHARE = 0.65  # RTE premises are longer than hypotheses
+MIN_TOKENS = 8  # the shortest example a log-normal draw may give
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """A distribution of example lengths in tokens, written `lognormal:MEDIAN:SIGMA:MAX` (log-normal
+    with that median and log-scale spread, cut to [8, MAX]) or `uniform:MIN:MAX`."""
+
+    kind: str
+    low: float  # uniform: the shortest; lognormal: the median
+    spread: float  # lognormal only: standard deviation of the log length
+    max_tokens: int
+
+    @classmethod
+    def parse(cls, spec: str) -> Lengths:
+        kind, *numbers = spec.split(":")
+        try:
+            values = [float(x) for x in numbers]
+            if kind == "uniform" and len(values) == 2 and 2 <= values[0] <= values[1]:
+                return cls(kind, values[0], 0.0, int(values[1]))
+            if kind == "lognormal" and len(values) == 3 and values[0] > 0 and values[1] >= 0:
+                return cls(kind, values[0], values[1], int(values[2]))
+        except ValueError:
+            pass
+        raise ValueError(
+            f"length distribution {spec!r}: expected `lognormal:MEDIAN:SIGMA:MAX` or `uniform:MIN:MAX`"
+        )
+
+    def __str__(self) -> str:
+        if self.kind == "uniform":
+            return f"uniform:{self.low:g}:{self.max_tokens}"
+        return f"lognormal:{self.low:g}:{self.spread:g}:{self.max_tokens}"
+
+    def draw(self, rng: np.random.Generator) -> int:
+        if self.kind == "uniform":
+            return int(rng.integers(int(self.low), self.max_tokens + 1))
+        drawn = round(math.exp(rng.normal(math.log(self.low), self.spread)))
+        return min(max(drawn, MIN_TOKENS), self.max_tokens)
 
 
 def _word_costs(tokenizer: PreTrainedTokenizerBase) -> np.ndarray:
@@ -48,9 +88,8 @@ def write_rte(
     task_dir: Path,
     tokenizer: PreTrainedTokenizerBase,
     n_train: int,
+    lengths: Lengths,
     n_val: int = 64,
-    min_tokens: int = 8,
-    max_tokens: int = 128,
     seed: int = 0,
 ) -> Path:
     """Write `train.jsonl`, `val.jsonl` and `test.jsonl` of synthetic RTE under `task_dir`.
@@ -58,8 +97,9 @@ def write_rte(
     Args:
         task_dir: the task folder (`<data_dir>/rte`), created if needed.
         tokenizer: the tokenizer whose token counts the lengths are drawn in.
-        n_train, n_val: examples per split (test gets `n_val` unlabeled ones).
-        min_tokens, max_tokens: range of an example's length in tokens, special tokens included.
+        n_train: training examples.
+        lengths: the distribution of an example's length in tokens, special tokens included.
+        n_val: validation examples (test gets `n_val` unlabeled ones).
         seed: the generator's seed (same seed, same files).
 
     Returns:
@@ -73,7 +113,7 @@ def write_rte(
     for name, count, labelled in (("train", n_train, True), ("val", n_val, True), ("test", n_val, False)):
         with (task_dir / f"{name}.jsonl").open("w") as handle:
             for idx in range(count):
-                budget = max(2, int(rng.integers(min_tokens, max_tokens + 1)) - specials)
+                budget = max(2, lengths.draw(rng) - specials)
                 first = max(1, round(budget * PREMISE_SHARE))
                 record = {
                     "premise": _text(rng, costs, first),

@@ -146,11 +146,10 @@ def train_stage(
         max_epochs,
         val_interval,
     )
-    last = stage_dir / "checkpoints" / "last.ckpt"
-    resume = str(last) if last.is_file() else None
+    resume = resume_checkpoint(stage_dir / "checkpoints")
     if resume:
-        log.info("resuming stage %s (%s) from %s", role, spec.name, last)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+        log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
@@ -183,3 +182,15 @@ def train_stage(
             "non_finite_steps": non_finite.count,
         },
     )
+
+
+def resume_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint an interrupted stage resumes from: `last.ckpt`, a link to the newest checkpoint
+    written (see conf/callbacks/default.yaml). A process killed after a new best checkpoint was written
+    but before the link was moved to it leaves the link dangling: then the newest checkpoint file.
+    Checkpoint files are complete or absent (Lightning writes them to a temporary file, then renames)."""
+    last = folder / "last.ckpt"
+    if last.is_file():
+        return last
+    written = [path for path in folder.glob("*.ckpt") if path.is_file()]
+    return max(written, key=lambda path: path.stat().st_mtime_ns) if written else None

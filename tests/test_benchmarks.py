@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from benchmarks import run
 from benchmarks.runners import Measure, Setting, run_raw, run_stilts
-from benchmarks.synthetic import write_rte
+from benchmarks.synthetic import Lengths, write_rte
 
 
 @pytest.fixture(scope="module")
@@ -21,25 +24,43 @@ def setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
 
     root = tmp_path_factory.mktemp("bench")
     tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
-    write_rte(root / "data" / "rte", tokenizer, n_train=48, n_val=8, min_tokens=8, max_tokens=40)
+    write_rte(root / "data" / "rte", tokenizer, 48, Lengths.parse("uniform:8:40"), n_val=8)
     return Setting(
         data_dir=str(root / "data"), cache_dir=str(root / "cache"), work_dir=str(root / "work"), batch_size=8
     )
 
 
-def test_synthetic_data_spreads_over_the_length_range(tmp_path) -> None:
+def _token_lengths(task: Path, tokenizer: Any) -> np.ndarray:
+    rows = [json.loads(line) for line in (task / "train.jsonl").read_text().splitlines()]
+    assert {r["label"] for r in rows} == {"entailment", "not_entailment"}
+    encoded = tokenizer([r["premise"] for r in rows], [r["hypothesis"] for r in rows])
+    return np.array([len(x) for x in encoded["input_ids"]])
+
+
+def test_synthetic_data_follows_its_length_distribution(tmp_path) -> None:
     from transformers import AutoTokenizer
 
     from stilts.config import asset_path
 
     tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
-    task = write_rte(tmp_path / "rte", tokenizer, n_train=200, n_val=4, min_tokens=8, max_tokens=64)
-    rows = [json.loads(line) for line in (task / "train.jsonl").read_text().splitlines()]
-    assert len(rows) == 200 and {r["label"] for r in rows} == {"entailment", "not_entailment"}
-    encoded = tokenizer([r["premise"] for r in rows], [r["hypothesis"] for r in rows])
-    lengths = [len(x) for x in encoded["input_ids"]]
-    assert min(lengths) < 20 and max(lengths) > 50  # spread, not one length
-    assert "label" not in json.loads((task / "test.jsonl").read_text().splitlines()[0])
+    uniform = write_rte(
+        tmp_path / "u" / "rte", tokenizer, n_train=200, n_val=4, lengths=Lengths.parse("uniform:8:64")
+    )
+    lengths = _token_lengths(uniform, tokenizer)
+    assert len(lengths) == 200 and lengths.min() < 20 and lengths.max() > 50  # spread, not one length
+    assert "label" not in json.loads((uniform / "test.jsonl").read_text().splitlines()[0])
+
+    skewed = Lengths.parse("lognormal:40:0.35:256")
+    lengths = _token_lengths(write_rte(tmp_path / "l" / "rte", tokenizer, 400, skewed, n_val=4), tokenizer)
+    # Words are whole, so a text may overshoot its budget by a few tokens.
+    assert 36 <= np.median(lengths) <= 46 and 0.25 <= np.log(lengths).std() <= 0.45
+    assert np.mean(lengths) > np.median(lengths)  # a long right tail, as real NLU data
+
+
+@pytest.mark.parametrize("spec", ["lognormal:82", "uniform:9:8", "gamma:1:2", "uniform:a:b"])
+def test_bad_length_distribution_is_named(spec: str) -> None:
+    with pytest.raises(ValueError, match=f"length distribution '{spec}'"):
+        Lengths.parse(spec)
 
 
 def test_measure_counts_real_and_computed_tokens() -> None:
@@ -77,4 +98,5 @@ def test_quick_run_writes_every_key(tmp_path) -> None:
         assert key in saved  # None where transformers.Trainer cannot run (no `accelerate`)
         assert saved[key] is not None or saved["unavailable"]
     assert saved["gpu"]  # figures, or the reason they were skipped
-    assert "| stilts |" in run.markdown(saved)
+    assert saved["lengths"] == run.LENGTHS[0] and set(saved["by_lengths"]) == set(run.LENGTHS)
+    assert "| stilts |" in run.markdown(saved["by_lengths"][saved["lengths"]], saved["unavailable"])

@@ -77,6 +77,21 @@ def test_result_and_predictions_are_written(tmp_path) -> None:
     assert not (run / "target" / "checkpoints").exists()  # removed once the result is written
 
 
+def test_last_checkpoint_links_to_the_best_instead_of_copying_it(tmp_path) -> None:
+    # Four validations (every 2 of 8 steps); each improvement writes one full checkpoint.
+    overrides = [
+        "task@target=rte",
+        "++target.val_interval=2",
+        "+trainer.max_steps=8",
+        "keep_checkpoints=true",
+    ]
+    assert run_tiny_cell(tmp_path, overrides)["steps"] == 8
+    folder = tmp_path / "run" / "target" / "checkpoints"
+    last = folder / "last.ckpt"
+    assert last.is_symlink() and last.resolve().name.startswith("best")
+    assert [p.name for p in folder.iterdir() if not p.is_symlink()] == [last.resolve().name]
+
+
 def test_seed_and_restart_select_the_paper_seeds(tmp_path) -> None:
     result = run_tiny_cell(tmp_path, ["task@target=aj_cola", "restart=2", "+trainer.max_steps=1"])
     assert result["role"] == "probing" and result["seed"] == 923 and result["restart"] == 2
