@@ -145,6 +145,13 @@ def markdown(setting: dict[str, Any], unavailable: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _lengths_argument(spec: str) -> Lengths:
+    try:
+        return Lengths.parse(spec)
+    except ValueError as err:  # argparse shows an ArgumentTypeError's own message
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one round (smoke test)")
@@ -158,7 +165,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lengths",
         nargs="+",
-        type=Lengths.parse,
+        type=_lengths_argument,
         default=[Lengths.parse(x) for x in LENGTHS],
         help="length distributions of the data, each run as its own set of interleaved rounds; the "
         "first gives the headline figures (`lognormal:MEDIAN:SIGMA:MAX` or `uniform:MIN:MAX`)",

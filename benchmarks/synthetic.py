@@ -46,14 +46,17 @@ class Lengths:
         kind, *numbers = spec.split(":")
         try:
             values = [float(x) for x in numbers]
-            if kind == "uniform" and len(values) == 2 and 2 <= values[0] <= values[1]:
-                return cls(kind, values[0], 0.0, int(values[1]))
-            if kind == "lognormal" and len(values) == 3 and values[0] > 0 and values[1] >= 0:
-                return cls(kind, values[0], values[1], int(values[2]))
         except ValueError:
-            pass
+            values = []
+        if kind == "uniform" and len(values) == 2 and 2 <= values[0] <= values[1]:
+            return cls(kind, values[0], 0.0, int(values[1]))
+        if kind == "lognormal" and len(values) == 3:
+            median, sigma, longest = values
+            if median > 0 and sigma >= 0 and longest >= MIN_TOKENS:
+                return cls(kind, median, sigma, int(longest))
         raise ValueError(
-            f"length distribution {spec!r}: expected `lognormal:MEDIAN:SIGMA:MAX` or `uniform:MIN:MAX`"
+            f"length distribution {spec!r}: expected `lognormal:MEDIAN:SIGMA:MAX` (MEDIAN > 0, SIGMA >= 0, "
+            f"MAX >= {MIN_TOKENS}) or `uniform:MIN:MAX` (2 <= MIN <= MAX)"
         )
 
     def __str__(self) -> str:
