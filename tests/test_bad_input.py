@@ -86,6 +86,16 @@ def test_missing_folder_without_hub_offline(tmp_path) -> None:
         run_tiny_cell(tmp_path, ["task@target=rte", "data.source=local"], data_dir=tmp_path / "empty")
 
 
+def test_unreachable_hub_names_the_local_folder_and_the_dataset(tmp_path, monkeypatch) -> None:
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'aps/super_glue' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setattr("stilts.tasks.readers.datasets.load_dataset", offline)
+    pattern = r"no local folder at .*empty/rte, and the Hub dataset aps/super_glue could not be loaded"
+    with pytest.raises(MissingDataError, match=pattern):
+        run_tiny_cell(tmp_path, ["task@target=rte"], data_dir=tmp_path / "empty")
+
+
 def test_unused_test_split_may_be_absent(tmp_path) -> None:
     data = copy_task(tmp_path, "rte")
     (data / "rte" / "test.jsonl").unlink()

@@ -109,7 +109,15 @@ class TaskDataModule(L.LightningDataModule):
             reader = instantiate(self.spec.cfg.local)
             return reader.read(self.task_dir, split, self.spec.labels, self.cache_dir)
         reader = instantiate(self.spec.cfg.hub)
-        return reader.read(split, self.spec.labels, self.cache_dir)
+        try:
+            return reader.read(split, self.spec.labels, self.cache_dir)
+        except OSError as err:  # no network, offline mode, unknown dataset (datasets' errors are OSErrors)
+            local = f"no local folder at {self.task_dir}, and " if self.source == "auto" else ""
+            raise MissingDataError(
+                f"task `{self.spec.name}`: {local}the Hub dataset {reader.path} could not be loaded "
+                f"({type(err).__name__}: {err}); download the data "
+                f"({self.spec.cfg.get('origin', 'see README for sources')}) and set `paths.data_dir`"
+            ) from err
 
     def data_fingerprint(self, split: str) -> str:
         """A content hash of a split's data: the files' bytes (local) or the Hub dataset's fingerprint."""
