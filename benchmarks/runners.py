@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.models.module import NO_DECAY, TransferModule, fusable
+from stilts.tasks.batching import LengthGroupedBatchSampler
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
@@ -185,18 +186,6 @@ def run_stilts(setting: Setting) -> dict[str, Any]:
     return measure.finish()
 
 
-def _grouped_order(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffle, sort by length within chunks of 50 batches, cut into batches, shuffle the batches."""
-    order = rng.permutation(len(lengths))
-    chunk = batch_size * 50
-    batches: list[np.ndarray] = []
-    for start in range(0, len(order), chunk):
-        group = order[start : start + chunk]
-        group = group[np.argsort(-lengths[group], kind="stable")]
-        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
 def _padded(rows: list[np.ndarray], value: int) -> torch.Tensor:
     out = np.full((len(rows), max(len(r) for r in rows)), value, dtype=np.int64)
     for i, row in enumerate(rows):
@@ -246,11 +235,13 @@ def run_raw(setting: Setting, grouped: bool = True) -> dict[str, Any]:
         optimizer,
         lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)),
     )
-    rng = np.random.default_rng(setting.seed)
     if grouped:
-        batches = _grouped_order(lengths, setting.batch_size, rng)
+        # The batches of stilts' sampler (plain numpy, no framework): sorted by length within chunks of
+        # 50 batches, then shuffled. Both runners therefore compute exactly the same tokens.
+        sampler = LengthGroupedBatchSampler(lengths, setting.batch_size, shuffle=True, seed=setting.seed)
+        batches = [np.asarray(batch) for batch in sampler]
     else:
-        order = rng.permutation(len(ids))
+        order = np.random.default_rng(setting.seed).permutation(len(ids))
         batches = [order[i : i + setting.batch_size] for i in range(0, len(order), setting.batch_size)]
     started = time.perf_counter()
     for batch in _raw_batches(ids, labels, batches, datamodule.tokenizer.pad_token_id):
