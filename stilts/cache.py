@@ -25,9 +25,12 @@ from typing import Any
 
 from filelock import FileLock
 
+from stilts.errors import ConfigError
+
 log = logging.getLogger(__name__)
 WEIGHTS = "encoder.safetensors"
 META = "meta.json"
+DAMAGED = ".damaged"
 RANK_ZERO_WAIT_S = 1800  # how long other DDP ranks wait for rank zero to publish an entry
 
 
@@ -52,6 +55,25 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def entry_problem(entry: Path) -> str | None:
+    """What is wrong with a published cache entry folder, or None when it is sound."""
+    if not entry.is_dir():
+        return "not a folder"
+    if not (entry / META).is_file():
+        return f"no {META}"
+    if not (entry / WEIGHTS).is_file():
+        return f"no {WEIGHTS}"
+    try:
+        meta = json.loads((entry / META).read_text())
+    except (OSError, ValueError) as err:
+        return f"{META} does not parse ({err})"
+    if not isinstance(meta, dict) or "sha256" not in meta:
+        return f"{META} lacks the weights' sha256"
+    if file_sha256(entry / WEIGHTS) != meta["sha256"]:
+        return f"{WEIGHTS} does not match the sha256 in {META}"
+    return None
+
+
 @dataclass(frozen=True)
 class CacheEntry:
     """A published encoder: its folder, whether this call trained it, and its metadata."""
@@ -70,12 +92,28 @@ class EncoderCache:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot create the encoder cache folder {self.root} ({err.strerror}); "
+                "set `paths.cache_dir` to a writable folder"
+            ) from err
 
     def _published(self, key: str) -> CacheEntry | None:
+        """The sound entry of `key`, or None. An entry that is incomplete (no metadata or weights),
+        unreadable, or whose weights do not match their recorded hash is reported with its path and
+        moved to `<root>/.damaged/`, so the caller trains it again once instead of failing forever."""
         entry = self.root / key
-        if (entry / WEIGHTS).is_file() and (entry / META).is_file():
+        if not entry.exists():
+            return None
+        problem = entry_problem(entry)
+        if problem is None:
             return CacheEntry(entry, False, json.loads((entry / META).read_text()))
+        damaged = self.root / DAMAGED / f"{key}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        damaged.parent.mkdir(exist_ok=True)
+        os.replace(entry, damaged)
+        log.warning("cache entry %s is damaged (%s); moved to %s to train again", entry, problem, damaged)
         return None
 
     def get_or_train(

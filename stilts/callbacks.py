@@ -8,6 +8,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 def _numpy_state_to_plain(state: tuple) -> tuple:
@@ -79,3 +80,31 @@ class NonFiniteLoss(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         self._count = state_dict["count"]
+
+
+class BestAndLatestCheckpoint(ModelCheckpoint):
+    """`best.ckpt` at every improvement, and `last.ckpt` the newest state at every validation.
+
+    Lightning's `save_last="link"` links last.ckpt to the newest *top-k* checkpoint, which after a
+    validation without improvement is the older best one: a relaunch would then resume from the last
+    improvement and recompute the steps since. Here last.ckpt is a link to best.ckpt only when this
+    validation wrote best.ckpt (no second copy of the same state), else a file of its own, so a
+    relaunch always resumes from the newest validated state (jiant v1 also checkpoints at every
+    validation: `jiant/trainer.py`, `_save_checkpoint`). Relies on ModelCheckpoint's
+    `_last_checkpoint_saved`, which decides between linking and writing.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._best_saved_at_step = -1
+
+    def _update_best_and_save(
+        self, current: torch.Tensor, trainer: L.Trainer, monitor_candidates: dict
+    ) -> None:
+        super()._update_best_and_save(current, trainer, monitor_candidates)
+        self._best_saved_at_step = trainer.global_step
+
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict) -> None:
+        if self.save_last == "link" and self._best_saved_at_step != trainer.global_step:
+            self._last_checkpoint_saved = ""  # makes Lightning write last.ckpt instead of linking it
+        super()._save_last_checkpoint(trainer, monitor_candidates)

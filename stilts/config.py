@@ -32,11 +32,15 @@ def auto_precision() -> str:
 
 
 def register_resolvers() -> None:
-    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}` and `${stilts_precision:}` resolvable."""
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}` and
+    `${stilts_cell_name:}` resolvable."""
+    from stilts.identity import resolve_cell_name
+
     for name, fn in (
         ("stilts_asset", asset_path),
         ("stilts_minilm", minilm_path),
         ("stilts_precision", auto_precision),
+        ("stilts_cell_name", resolve_cell_name),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

@@ -25,3 +25,7 @@ class MissingDataError(StiltsError):
 
 class ConfigError(StiltsError):
     """A config value is missing or invalid; the message names the key."""
+
+
+class CheckpointError(StiltsError):
+    """A checkpoint or cached encoder is damaged, incomplete or unsafe to load; the message names it."""

@@ -11,50 +11,50 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import save_file
 
 import stilts
-from stilts.cache import EncoderCache, file_sha256
-from stilts.launch import is_rank_zero
-from stilts.models.encoder import load_tokenizer
-from stilts.runs import (
-    RESULT,
-    cell_digest,
-    finished_result,
-    prepare_run_dir,
+from stilts.cache import EncoderCache, cache_key
+from stilts.identity import (
+    NO_TASK,
+    CellIdentity,
+    cell_identity,
+    stage_seed,
     training_settings,
     weights_digest,
-    write_atomic,
 )
+from stilts.launch import is_rank_zero
+from stilts.models.encoder import load_tokenizer
+from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
 from stilts.stage import StageOutcome, make_datamodule, train_stage
+from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
-from stilts.tasks.spec import NO_TASK, TaskSpec
+from stilts.tasks.spec import TaskSpec
+from stilts.validate import check_config
 
 log = logging.getLogger(__name__)
 PREDICTIONS = "predictions.jsonl"
+DATA_SPLITS = ("train", "val")
 
 
-def stage_seed(cfg: DictConfig, stage: str) -> int:
-    """The seed of a stage: `seed` when set, else the paper's seed list for the stage, by restart."""
-    if cfg.get("seed") is not None:
-        return int(cfg.seed)
-    seeds = cfg.seeds[stage]
-    return int(seeds[cfg.restart % len(seeds)])
-
-
-def intermediate_material(cfg: DictConfig, spec: TaskSpec, seed: int, tokenizer: Any) -> dict[str, Any]:
+def intermediate_material(
+    cfg: DictConfig, datamodule: TaskDataModule, seed: int, tokenizer: Any
+) -> dict[str, Any]:
     """Everything that determines an intermediate encoder: the key material of its cache entry."""
-    datamodule = make_datamodule(cfg, spec, tokenizer, seed)
     featurizer = datamodule.featurizer
     return {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "task": spec.name,
+        "task": datamodule.spec.name,
         "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
-        "data": {split: datamodule.data_fingerprint(split) for split in ("train", "val")},
+        "data": {split: datamodule.data_fingerprint(split) for split in DATA_SPLITS},
         "featurizer": [type(featurizer).__qualname__, featurizer.version],
         "tokenizer": tokenizer_digest(tokenizer),
         "optim": OmegaConf.to_container(cfg.optim, resolve=True),
@@ -65,29 +65,34 @@ def intermediate_material(cfg: DictConfig, spec: TaskSpec, seed: int, tokenizer:
     }
 
 
-def intermediate_encoder(cfg: DictConfig, spec: TaskSpec, run_dir: Path, tokenizer: Any) -> dict[str, Any]:
+def intermediate_encoder(
+    cfg: DictConfig, datamodule: TaskDataModule, material: dict[str, Any], run_dir: Path, tokenizer: Any
+) -> dict[str, Any]:
     """Get (train at most once) the intermediate encoder; return its cache entry's description."""
-    seed = stage_seed(cfg, "intermediate")
+    spec, seed = datamodule.spec, int(material["seed"])
     cache = EncoderCache(Path(cfg.paths.cache_dir) / "intermediate")
 
     def train(folder: Path) -> dict[str, Any]:
-        outcome = train_stage(cfg, spec, "intermediate", seed, run_dir / "intermediate", tokenizer)
-        save_file(
-            {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()},
-            str(folder / "encoder.safetensors"),
+        outcome = train_stage(
+            cfg, spec, "intermediate", seed, run_dir / "intermediate", tokenizer, None, datamodule
         )
-        meta = {
-            "scores": outcome.scores,
-            "main": outcome.main,
-            "steps": outcome.steps,
-            "trained_in": str(run_dir),
-        }
-        meta["wandb_run"] = outcome.close_logger({"intermediate": meta})
+        meta: dict[str, Any] = {}
+        try:
+            save_file(
+                {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()},
+                str(folder / "encoder.safetensors"),
+            )
+            meta = {
+                "scores": outcome.scores,
+                "main": outcome.main,
+                "steps": outcome.steps,
+                "trained_in": str(run_dir),
+            }
+        finally:
+            meta["wandb_run"] = outcome.close_logger({"intermediate": meta}, "success" if meta else "failed")
         return meta
 
-    entry = cache.get_or_train(
-        intermediate_material(cfg, spec, seed, tokenizer), train, publish=is_rank_zero()
-    )
+    entry = cache.get_or_train(material, train, publish=is_rank_zero())
     return {
         "kind": "intermediate",
         "task": spec.name,
@@ -107,9 +112,10 @@ def build_result(
 ) -> dict:
     degenerate = out.majority_baseline is not None and out.main <= out.majority_baseline + 1e-9
     return {
-        "schema": 1,
+        "schema": 2,
         "stilts_version": stilts.__version__,
         "status": "finished",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "cell": cfg.cell_name,
         "intermediate": cfg.intermediate.name,
         "task": spec.name,
@@ -140,18 +146,60 @@ def build_result(
 
 
 def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Run one cell into `run_dir` and return its result record (also written as result.json)."""
+    """Run one cell into `run_dir` and return its result record (also written as result.json).
+
+    The config is checked before any work; the run dir is locked for the cell's duration, so two
+    jobs of the same cell (e.g. a repeated value in a sweep) run it once: the second one waits, then
+    finds it finished.
+    """
     run_dir = Path(run_dir)
-    digest = cell_digest(cfg)
-    done = finished_result(run_dir, digest)
+    check_config(cfg)
+    check_writable(Path(cfg.paths.cache_dir), "paths.cache_dir")
+    check_writable(run_dir, "paths.output_dir")
+    with FileLock(str(run_dir / LOCK)) if is_rank_zero() else nullcontext():
+        return _run_locked(cfg, run_dir)
+
+
+@dataclass
+class PreparedCell:
+    """A cell's identity and the data modules it computed them from (each built once per cell)."""
+
+    identity: CellIdentity
+    target: TaskSpec
+    seed: int
+    target_data: TaskDataModule
+    intermediate: tuple[TaskDataModule, dict[str, Any]] | None  # data module, cache-key material
+
+
+def prepare_cell(cfg: DictConfig, tokenizer: Any) -> PreparedCell:
+    """Read what identifies the cell: both stages' task specs and data fingerprints, and the
+    intermediate encoder's cache key (stilts-plan calls this too, so both agree on every cell)."""
+    target = TaskSpec.from_config(cfg.target, key="target")
+    seed = stage_seed(cfg, target.role)
+    target_data = make_datamodule(cfg, target, tokenizer, seed)
+    fingerprints = {split: target_data.data_fingerprint(split) for split in DATA_SPLITS}
+    intermediate: tuple[TaskDataModule, dict[str, Any]] | None = None
+    if cfg.intermediate.name != NO_TASK:
+        spec = TaskSpec.from_config(cfg.intermediate, key="intermediate")
+        inter_seed = stage_seed(cfg, "intermediate")
+        datamodule = make_datamodule(cfg, spec, tokenizer, inter_seed)
+        intermediate = datamodule, intermediate_material(cfg, datamodule, inter_seed, tokenizer)
+    identity = cell_identity(cfg, fingerprints, cache_key(intermediate[1]) if intermediate else None)
+    return PreparedCell(identity, target, seed, target_data, intermediate)
+
+
+def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    tokenizer = load_tokenizer(cfg.model)
+    cell = prepare_cell(cfg, tokenizer)
+    done = finished_result(run_dir, cell.identity.digest)
     if done is not None and not cfg.get("force", False):
-        log.info("cell %s already finished (%s); skipping it (force=true reruns it)", cfg.cell_name, run_dir)
+        log.info(
+            "cell %s already finished (%s); skipping it (force=true reruns it)", cell.identity.name, run_dir
+        )
         return {**done, "skipped": True}
     if is_rank_zero():
-        prepare_run_dir(run_dir, digest)
-    target = TaskSpec.from_config(cfg.target, key="target")
-    tokenizer = load_tokenizer(cfg.model)
-    if cfg.intermediate.name == NO_TASK:
+        prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
+    if cell.intermediate is None:
         source: dict[str, Any] = {
             "kind": "pretrained",
             "model": cfg.model.name,
@@ -159,16 +207,35 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         }
         weights = None
     else:
-        intermediate = TaskSpec.from_config(cfg.intermediate, key="intermediate")
-        source = intermediate_encoder(cfg, intermediate, run_dir, tokenizer)
+        source = intermediate_encoder(cfg, *cell.intermediate, run_dir, tokenizer)
         weights = Path(source["path"])
-        if file_sha256(weights) != source["sha256"]:
-            raise RuntimeError(f"{weights}: content does not match its cache metadata; delete the entry")
-    seed = stage_seed(cfg, target.role)
-    outcome = train_stage(cfg, target, target.role, seed, run_dir / target.role, tokenizer, weights)
+    target = cell.target
+    stage_dir = run_dir / target.role
+    outcome = train_stage(
+        cfg, target, target.role, cell.seed, stage_dir, tokenizer, weights, cell.target_data
+    )
+    try:
+        result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome)
+    finally:
+        outcome.close_logger(status="failed")  # a no-op when _finish closed it after writing the result
+    return result
+
+
+def _finish(
+    cfg: DictConfig,
+    run_dir: Path,
+    identity: CellIdentity,
+    target: TaskSpec,
+    seed: int,
+    source: dict[str, Any],
+    outcome: StageOutcome,
+) -> dict[str, Any]:
+    """Write the cell's result, predictions and (optionally) encoder; close the stage's logger."""
     result = build_result(cfg, target, seed, source, outcome)
-    result["cell_digest"] = digest
-    if cfg.intermediate.get("train_size") is not None:
+    result["cell"] = identity.name
+    result["cell_digest"] = identity.digest
+    result["identity"] = identity.record()
+    if cfg.intermediate.name != NO_TASK and cfg.intermediate.get("train_size") is not None:
         result["intermediate_train_size"] = int(cfg.intermediate.train_size)
     result["wandb_run"] = outcome.close_logger({"result": result})
     if not is_rank_zero():  # results and predictions are written once, by rank zero
@@ -183,5 +250,5 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):
             shutil.rmtree(run_dir / stage / "checkpoints", ignore_errors=True)
-    log.info("cell %s: %s main=%.4f -> %s", cfg.cell_name, target.name, result["main"], run_dir / RESULT)
+    log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result["main"], run_dir / RESULT)
     return result

@@ -1,14 +1,14 @@
 """Run-dir bookkeeping for relaunches: skip finished cells, resume interrupted ones, record failures.
 
-A cell's run dir is stable (named by the cell, not by the launch time), so a relaunched sweep finds
-its earlier work: a `result.json` of the same cell configuration means the cell is done; stage
-checkpoints of the same configuration are resumed; anything from a different configuration is
-moved aside (never deleted) before the cell starts again.
+A cell's run dir is named by its identity (`stilts.identity.cell_name`), so a relaunched sweep finds
+its earlier work there. `cell.json` holds the digest of the cell that owns the dir: a `result.json`
+of the same digest means the cell is done, and its checkpoints are resumed; a run of another digest
+(changed data) or one a user reruns with `force=true` is superseded: moved, never deleted, to
+`<sweep dir>/.superseded/`, out of the folders the analysis reads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -17,15 +17,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 import stilts
+from stilts.errors import ConfigError
+from stilts.identity import CellIdentity, config_material, short_hash
 
 log = logging.getLogger(__name__)
 RESULT = "result.json"
 CELL = "cell.json"
-# The config keys that determine a cell's outcome (paths, loggers and callbacks do not).
-DETERMINING_KEYS = ("intermediate", "target", "model", "optim", "restart", "seed", "seeds")
+LOCK = ".cell.lock"
+SUPERSEDED = ".superseded"
+# What stays in place when a run dir is handed to a new run: Hydra's record of the current launch
+# and the lock the current job holds.
+KEPT_IN_PLACE = (".hydra", LOCK)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -35,81 +40,91 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-# Trainer keys that change how results are displayed, not what they are.
-DISPLAY_ONLY = ("enable_progress_bar", "log_every_n_steps", "enable_model_summary", "num_sanity_val_steps")
-
-
-def training_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The trainer settings that can change a trained model (precision, devices, step limits...)."""
-    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
-    return {k: v for k, v in trainer.items() if k not in DISPLAY_ONLY and k != "_target_"}
-
-
-def weights_digest(cfg: DictConfig) -> str | None:
-    """The content hash of `model.encoder_weights`, so a retrained start point changes every key."""
-    from stilts.cache import file_sha256
-
-    weights = cfg.model.get("encoder_weights")
-    return file_sha256(Path(weights)) if weights and Path(weights).is_file() else weights
-
-
-def cell_digest(cfg: DictConfig) -> str:
-    """A hash of everything that determines the cell's result."""
-    material: dict[str, Any] = {
-        key: OmegaConf.to_container(cfg[key], resolve=True)
-        if isinstance(cfg.get(key), DictConfig)
-        else cfg.get(key)
-        for key in DETERMINING_KEYS
-    }
-    material["trainer"] = training_settings(cfg)
-    material["encoder_weights"] = weights_digest(cfg)
-    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record, or None when it is absent or damaged (a damaged record is treated as absent)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def finished_result(run_dir: Path, digest: str) -> dict[str, Any] | None:
-    """The result of an earlier launch of this very cell configuration, if it finished."""
-    path = run_dir / RESULT
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
-    if result.get("status") == "finished" and result.get("cell_digest") == digest:
+    """The result of an earlier launch of this very cell (same digest), if it finished."""
+    result = read_record(run_dir / RESULT)
+    if result and result.get("status") == "finished" and result.get("cell_digest") == digest:
         return result
     return None
 
 
-def prepare_run_dir(run_dir: Path, digest: str) -> None:
-    """Move aside what an earlier launch of a *different* configuration left here, then claim the dir."""
+def supersede(run_dir: Path, reason: str) -> Path | None:
+    """Move what an earlier run left in `run_dir` to `<parent>/.superseded/<name>-<time>/`."""
+    leftovers = [p for p in run_dir.iterdir() if p.name not in KEPT_IN_PLACE]
+    if not leftovers:
+        return None
+    target = run_dir.parent / SUPERSEDED / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    target.mkdir(parents=True)
+    for path in leftovers:
+        path.rename(target / path.name)
+    log.warning("%s held %s; moved it to %s", run_dir, reason, target)
+    return target
+
+
+def prepare_run_dir(run_dir: Path, identity: CellIdentity, force: bool = False) -> None:
+    """Claim `run_dir` for `identity`: an earlier run of another digest, or any earlier run when
+    `force` is set, is superseded; a run of the same digest is kept, to be resumed."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    marker = run_dir / CELL
-    previous = json.loads(marker.read_text()).get("cell_digest") if marker.is_file() else None
-    leftovers = [
-        p
-        for p in run_dir.iterdir()
-        if p.name not in (CELL, ".hydra") and not p.name.startswith("stale-") and not p.name.endswith(".log")
-    ]
-    if previous not in (None, digest) or (previous is None and (run_dir / RESULT).is_file()):
-        stale = run_dir / f"stale-{previous or 'unknown'}-{int(time.time())}"
-        stale.mkdir()
-        for path in leftovers:
-            path.rename(stale / path.name)
-        log.warning("%s held a run of another configuration; moved it to %s", run_dir, stale)
-    write_atomic(marker, json.dumps({"cell_digest": digest, "stilts_version": stilts.__version__}))
+    owner = read_record(run_dir / CELL)
+    previous = owner.get("cell_digest") if owner else None
+    has_run = any(p.name not in (*KEPT_IN_PLACE, CELL) for p in run_dir.iterdir())
+    if force and has_run:
+        supersede(run_dir, "a run that force=true replaces")
+    elif previous != identity.digest and has_run:
+        supersede(run_dir, f"a run of another cell configuration or data (digest {previous or 'unknown'})")
+    record = {
+        "cell_digest": identity.digest,
+        "identity": identity.record(),
+        "stilts_version": stilts.__version__,
+    }
+    write_atomic(run_dir / CELL, json.dumps(record, indent=2, sort_keys=True))
+
+
+def check_writable(folder: Path, key: str) -> None:
+    """Make sure `folder` (the value of config key `key`) is a folder stilts can write to."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except FileExistsError as err:
+        raise ConfigError(f"`{key}` is {folder}, which is a file, not a folder; choose a folder") from err
+    except OSError as err:
+        raise ConfigError(
+            f"`{key}` is {folder}, which stilts cannot write to ({err.strerror}); "
+            "choose a writable folder or fix its permissions"
+        ) from err
 
 
 def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> dict[str, Any]:
-    """Write a `failed` result.json naming the error, so the sweep can go on and report it."""
+    """Write a `failed` result.json naming the error, so the sweep can go on and report it. Never
+    raises on a bad config: the fields it cannot read are left out."""
+
+    def safe(read: Any) -> Any:
+        try:
+            return read()
+        except Exception:  # noqa: BLE001 - a record of the failure matters more than each field
+            return None
+
     result = {
-        "schema": 1,
+        "schema": 2,
         "stilts_version": stilts.__version__,
         "status": "failed",
-        "cell": cfg.get("cell_name"),
-        "cell_digest": cell_digest(cfg),
-        "intermediate": cfg.intermediate.get("name"),
-        "task": cfg.target.get("name"),
-        "restart": cfg.get("restart"),
+        "cell": safe(lambda: cfg.cell_name),
+        "cell_digest": safe(lambda: "config-" + short_hash(config_material(cfg))),
+        "intermediate": safe(lambda: cfg.intermediate.name),
+        "task": safe(lambda: cfg.target.name),
+        "restart": safe(lambda: cfg.restart),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "error": f"{type(error).__name__}: {error}",
         "traceback": "".join(traceback.format_exception(error))[-5000:],
     }

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss
+from stilts.errors import CheckpointError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
 from stilts.tasks.datamodule import TaskDataModule
@@ -43,19 +44,28 @@ class StageOutcome:
     logger: Logger | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def close_logger(self, summary: dict[str, Any] | None = None) -> str | None:
+    def close_logger(self, summary: dict[str, Any] | None = None, status: str = "success") -> str | None:
         """Finish the stage's logger; W&B runs get `summary` in their run summary and are finished
         (so the next stage starts a run of its own). Returns the W&B run path, if any."""
-        if not self.logger:
-            return None
-        experiment = getattr(self.logger, "experiment", None)
-        run_path = getattr(experiment, "path", None)
-        if summary and hasattr(experiment, "summary"):
-            experiment.summary.update(summary)
-        self.logger.finalize("success")
-        if hasattr(experiment, "finish"):
-            experiment.finish()
-        return run_path if isinstance(run_path, str) else None
+        logger, self.logger = self.logger, None  # closed once, whatever happens after
+        return finish_logger(logger, summary, status)
+
+
+def finish_logger(
+    logger: Logger | None, summary: dict[str, Any] | None = None, status: str = "success"
+) -> str | None:
+    """Finalize a stage's logger with `status` (`success` or `failed`) and finish its W&B run, if it
+    has one, so that a later stage or cell in the same process never logs into it."""
+    if not logger:
+        return None
+    experiment = getattr(logger, "experiment", None)
+    run_path = getattr(experiment, "path", None)
+    if summary and hasattr(experiment, "summary"):
+        experiment.summary.update(summary)
+    logger.finalize(status)
+    if hasattr(experiment, "finish"):
+        experiment.finish(exit_code=0 if status == "success" else 1)
+    return run_path if isinstance(run_path, str) else None
 
 
 def default_max_epochs(spec: TaskSpec, train_size: int) -> int:
@@ -93,12 +103,17 @@ def train_stage(
     stage_dir: Path,
     tokenizer: PreTrainedTokenizerBase,
     encoder_weights: Path | None = None,
+    datamodule: TaskDataModule | None = None,
 ) -> StageOutcome:
-    """Train `spec` from the pretrained encoder, or from `encoder_weights` (loaded strictly)."""
+    """Train `spec` from the pretrained encoder, or from `encoder_weights` (loaded strictly).
+
+    `datamodule` is the stage's data when the caller has built it already (to fingerprint the data);
+    its logger is finished as `failed` when the stage raises, and handed back open otherwise.
+    """
     started = time.monotonic()
     L.seed_everything(seed, workers=True)
     stage_dir.mkdir(parents=True, exist_ok=True)
-    datamodule = make_datamodule(cfg, spec, tokenizer, seed)
+    datamodule = datamodule or make_datamodule(cfg, spec, tokenizer, seed)
     spec = datamodule.spec  # with its labels when the task derives them from training data
     datamodule.setup("fit")
 
@@ -127,39 +142,30 @@ def train_stage(
     logger = instantiate(cfg.logger) if cfg.get("logger") and cfg.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer: L.Trainer = instantiate(
-        cfg.trainer,
-        max_epochs=max_epochs,
-        val_check_interval=val_interval,
-        check_val_every_n_epoch=None,
-        gradient_clip_val=cfg.optim.grad_clip,
-        callbacks=callbacks,
-        logger=logger,
-        default_root_dir=str(stage_dir),
-        use_distributed_sampler=False,
-    )
-    log.info(
-        "stage %s (%s): %d examples, %d epochs max, validation every %d steps",
-        role,
-        spec.name,
-        datamodule.train_size,
-        max_epochs,
-        val_interval,
-    )
-    resume = resume_checkpoint(stage_dir / "checkpoints")
-    if resume:
-        log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
-
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if best:
-        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state, strict=True)
-    datamodule.full_validation = True
-    trainer.validate(module, datamodule=datamodule, verbose=False)
-    scores = {k.removeprefix("val/"): v for k, v in module.last_scores.items() if k.startswith("val/")}
-    main = scores.pop("main")
-    baseline = module.last_scores.get("baseline/main")
+    try:
+        trainer: L.Trainer = instantiate(
+            cfg.trainer,
+            max_epochs=max_epochs,
+            val_check_interval=val_interval,
+            check_val_every_n_epoch=None,
+            gradient_clip_val=cfg.optim.grad_clip,
+            callbacks=callbacks,
+            logger=logger,
+            default_root_dir=str(stage_dir),
+            use_distributed_sampler=False,
+        )
+        log.info(
+            "stage %s (%s): %d examples, %d epochs max, validation every %d steps",
+            role,
+            spec.name,
+            datamodule.train_size,
+            max_epochs,
+            val_interval,
+        )
+        scores, main, baseline, best = _fit_and_score(trainer, module, datamodule, stage_dir, role, spec)
+    except BaseException:
+        finish_logger(logger or None, status="failed")
+        raise
     if logger:
         logger.log_metrics(
             {f"final/{k}": v for k, v in {**scores, "main": main}.items()}, step=trainer.global_step
@@ -184,13 +190,63 @@ def train_stage(
     )
 
 
+def _fit_and_score(
+    trainer: L.Trainer,
+    module: TransferModule,
+    datamodule: TaskDataModule,
+    stage_dir: Path,
+    role: str,
+    spec: TaskSpec,
+) -> tuple[dict[str, float], float, float | None, str]:
+    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint on the full dev set."""
+    folder = stage_dir / "checkpoints"
+    resume = resume_checkpoint(folder)
+    if resume:
+        log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None, weights_only=True)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:
+        module.load_state_dict(load_checkpoint(Path(best), folder)["state_dict"], strict=True)
+    datamodule.full_validation = True
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    scores = {k.removeprefix("val/"): v for k, v in module.last_scores.items() if k.startswith("val/")}
+    main = scores.pop("main")
+    return scores, main, module.last_scores.get("baseline/main"), best
+
+
+def load_checkpoint(path: Path, folder: Path) -> dict[str, Any]:
+    """Load a stage checkpoint safely: only from inside the stage's checkpoint folder (last.ckpt is a
+    link that an edit could point anywhere) and with `weights_only=True` (no pickled code runs)."""
+    real = path.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise CheckpointError(f"{path} points outside {folder} (to {real}); refusing to load it")
+    try:
+        return torch.load(real, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # truncated, corrupt, or not a weights-only checkpoint
+        raise CheckpointError(f"{path}: cannot be loaded as a weights-only checkpoint ({err})") from err
+
+
 def resume_checkpoint(folder: Path) -> Path | None:
-    """The checkpoint an interrupted stage resumes from: `last.ckpt`, a link to the newest checkpoint
-    written (see conf/callbacks/default.yaml). A process killed after a new best checkpoint was written
-    but before the link was moved to it leaves the link dangling: then the newest checkpoint file.
-    Checkpoint files are complete or absent (Lightning writes them to a temporary file, then renames)."""
+    """The checkpoint an interrupted stage resumes from: `last.ckpt` (the newest validated state, see
+    stilts.callbacks.BestAndLatestCheckpoint), else the newest other checkpoint file. A candidate that
+    does not load (truncated by a kill, corrupt, pointing outside the folder) is reported and moved to
+    `checkpoints/damaged/`, and the next one is tried; with none left the stage starts afresh."""
+    if not folder.is_dir():
+        return None
     last = folder / "last.ckpt"
-    if last.is_file():
-        return last
-    written = [path for path in folder.glob("*.ckpt") if path.is_file()]
-    return max(written, key=lambda path: path.stat().st_mtime_ns) if written else None
+    others = sorted(
+        (p for p in folder.glob("*.ckpt") if p.name != last.name and p.is_file() and not p.is_symlink()),
+        key=lambda p: p.stat().st_mtime_ns,
+        reverse=True,
+    )
+    candidates = ([last] if last.is_symlink() or last.exists() else []) + others
+    for candidate in candidates:
+        try:
+            load_checkpoint(candidate, folder)
+            return candidate
+        except CheckpointError as err:
+            damaged = folder / "damaged"
+            damaged.mkdir(exist_ok=True)
+            candidate.rename(damaged / f"{candidate.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+            log.warning("%s; moved it to %s and looking for an older checkpoint", err, damaged)
+    return None

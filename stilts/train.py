@@ -46,11 +46,13 @@ def run(cfg: DictConfig) -> float:
             result = run_cell(cfg, run_dir)
     except Exception as err:  # one failing cell must not end a sweep: record it, go on
         record_failure(run_dir, cfg, err)
+        if isinstance(err, StiltsError):  # a problem of the input, named by the message: no traceback
+            log.error("cell %s failed: %s (recorded in %s)", run_dir.name, err, run_dir / "result.json")
+        else:
+            log.exception("cell %s failed; recorded in %s", run_dir.name, run_dir / "result.json")
         if hydra_cfg.mode == RunMode.MULTIRUN:
-            log.exception("cell %s failed; recorded in %s/result.json", cfg.cell_name, run_dir)
             return math.nan
         if isinstance(err, StiltsError):
-            log.error("%s", err)
             sys.exit(2)
         raise
     return float(result["main"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from stilts import stage as stage_module
@@ -77,8 +78,9 @@ def test_result_and_predictions_are_written(tmp_path) -> None:
     assert not (run / "target" / "checkpoints").exists()  # removed once the result is written
 
 
-def test_last_checkpoint_links_to_the_best_instead_of_copying_it(tmp_path) -> None:
-    # Four validations (every 2 of 8 steps); each improvement writes one full checkpoint.
+def test_last_checkpoint_is_the_newest_state_and_never_a_second_copy_of_the_best(tmp_path) -> None:
+    # Four validations (every 2 of 8 steps): last.ckpt must hold the state of the newest one (step 8),
+    # as a link to best.ckpt when that validation improved, as a file of its own otherwise.
     overrides = [
         "task@target=rte",
         "++target.val_interval=2",
@@ -87,9 +89,17 @@ def test_last_checkpoint_links_to_the_best_instead_of_copying_it(tmp_path) -> No
     ]
     assert run_tiny_cell(tmp_path, overrides)["steps"] == 8
     folder = tmp_path / "run" / "target" / "checkpoints"
-    last = folder / "last.ckpt"
-    assert last.is_symlink() and last.resolve().name.startswith("best")
-    assert [p.name for p in folder.iterdir() if not p.is_symlink()] == [last.resolve().name]
+    last, best = folder / "last.ckpt", folder / "best.ckpt"
+    step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
+    best_step = torch.load(best, map_location="cpu", weights_only=True)["global_step"]
+    assert step == 8
+    if best_step == 8:
+        assert last.is_symlink() and last.resolve() == best.resolve()
+    else:
+        assert not last.is_symlink() and best_step < 8
+    assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == sorted(
+        {"best.ckpt", last.resolve().name}
+    )
 
 
 def test_seed_and_restart_select_the_paper_seeds(tmp_path) -> None:

@@ -56,17 +56,3 @@ def test_sigkill_then_relaunch_equals_an_uninterrupted_run(tmp_path) -> None:
     predictions = [(tmp_path / out).rglob("predictions.jsonl") for out in ("killed", "reference")]
     first, second = (next(found).read_text() for found in predictions)
     assert first == second
-
-
-def test_resume_checkpoint_follows_last_or_falls_back_to_the_newest(tmp_path) -> None:
-    from stilts.stage import resume_checkpoint
-
-    assert resume_checkpoint(tmp_path / "none_yet") is None
-    first, second = tmp_path / "best.ckpt", tmp_path / "best-v1.ckpt"
-    first.write_bytes(b"1")
-    (tmp_path / "last.ckpt").symlink_to(first.name)
-    assert resume_checkpoint(tmp_path) == tmp_path / "last.ckpt"
-    # Killed after the new best was written and the old one removed, before last.ckpt was re-linked.
-    second.write_bytes(b"2")
-    first.unlink()
-    assert resume_checkpoint(tmp_path) == second

@@ -30,7 +30,8 @@ def results(tmp_path: Path) -> dict[str, dict]:
     }
 
 
-GRID = ["task@intermediate=none,rte,cb", "task@target=sst2,boolq", "restart=0,1"]
+# Cells that differ only in `seed` (issue 11): each gets a run dir of its own.
+GRID = ["task@intermediate=none,cb,copa", "task@target=boolq,wsc", "seed=0,1"]
 
 
 @pytest.mark.slow
@@ -38,8 +39,10 @@ def test_parallel_grid_trains_each_intermediate_once_and_relaunch_trains_nothing
     sweep(tmp_path, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", *GRID)
     first = results(tmp_path)
     assert len(first) == 12 and all(r["status"] == "finished" for r in first.values())
+    assert len({r["cell"] for r in first.values()}) == 12  # 12 run dirs, one result each
+    assert sorted({r["seed"] for r in first.values()}) == [0, 1]
     trained = [r for r in first.values() if r["encoder_source"].get("trained_now")]
-    # 2 intermediate tasks x 2 restarts, each trained by exactly one of the cells that need it
+    # 2 intermediate tasks x 2 seeds, each trained by exactly one of the cells that need it
     assert len(trained) == 4
     assert len({r["encoder_source"]["cache_key"] for r in first.values() if r["intermediate"] != "none"}) == 4
     entries = [
@@ -60,18 +63,21 @@ def test_parallel_grid_trains_each_intermediate_once_and_relaunch_trains_nothing
     assert "0 done, 12 skipped" in done.stderr + done.stdout
 
 
-def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path) -> None:
+def test_failing_cells_are_recorded_and_the_sweep_goes_on(tmp_path) -> None:
     data = tmp_path / "data"
     for task in ("rte", "cb"):
         shutil.copytree(FIXTURES / task, data / task)
     (data / "cb" / "val.jsonl").write_text('{"premise": "broken\n')
-    done = sweep(tmp_path, "task@target=rte,cb", data_dir=data)
+    # `none` as a target is an invalid choice: its cell fails with a record, the others run.
+    done = sweep(tmp_path, "task@target=rte,cb,none", data_dir=data)
     outcome = {r["task"]: r for r in results(tmp_path).values()}
     assert outcome["rte"]["status"] == "finished"
     assert outcome["cb"]["status"] == "failed" and "val.jsonl:1" in outcome["cb"]["error"]
-    assert "1 done, 0 skipped (finished earlier), 1 failed" in done.stderr + done.stdout
+    assert outcome["none"]["status"] == "failed" and "intermediate slot only" in outcome["none"]["error"]
+    assert "1 done, 0 skipped, 2 failed, 0 unfinished" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr + done.stdout  # input errors are named, not dumped
     summary_file = json.loads(next((tmp_path / "out" / "multirun").rglob("summary.json")).read_text())
-    assert len(summary_file["failed"]) == 1
+    assert len(summary_file["failed"]) == 2
 
 
 @pytest.mark.slow

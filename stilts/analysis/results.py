@@ -45,9 +45,12 @@ COLUMNS = [
     "path",
     "predictions",
     "created",
+    "identity",
 ]
-# A cell is identified by these; two records with the same key are duplicates.
-DUPLICATE_KEY = ["intermediate", "task", "restart", "lr", "dropout", "intermediate_train_size"]
+# Two records with the same `identity` are duplicates: the cell's name (stilts.identity.cell_name,
+# which hashes every setting that changes the result) for records that carry one (schema >= 2);
+# for older records, the slot fields (intermediate, task, restart, seed, lr, dropout, size).
+DUPLICATE_KEY = ["identity"]
 
 
 class ResultsError(StiltsError):
@@ -95,12 +98,24 @@ def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, c
         "path": path,
         "predictions": str(predictions) if predictions is not None else None,
         "created": created,
+        "identity": record_identity(record),
     }
     for name, value in (record.get("metrics") or {}).items():
         row[METRIC_PREFIX + name] = value
     if status == "finished" and np.isnan(row["main"]):
         raise ResultsError(f"{path}: finished result record has no 'main' score")
     return row
+
+
+def record_identity(record: Mapping[str, Any]) -> str:
+    """The key that makes two records duplicates (see DUPLICATE_KEY)."""
+    if record.get("identity") and record.get("cell"):
+        return str(record["cell"])
+    hparams = record.get("hparams") or {}
+    fields = ["intermediate", "task", "restart", "seed", "intermediate_train_size"]
+    return "|".join(
+        [*(str(record.get(f)) for f in fields), str(hparams.get("lr")), str(hparams.get("dropout"))]
+    )
 
 
 def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -131,9 +146,12 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def load_folder(root: Path) -> pd.DataFrame:
-    """Every result.json under `root` (any depth), with its run dir as `path`."""
+    """Every result.json under `root` (any depth), with its run dir as `path`. Hidden folders are
+    skipped: superseded runs (`<sweep>/.superseded/`) and cache or Hydra bookkeeping live there."""
     rows = []
     for file in sorted(root.rglob(RESULT_FILE)):
+        if any(part.startswith(".") for part in file.relative_to(root).parts[:-1]):
+            continue
         preds = file.parent / PREDICTIONS_FILE
         rows.append(record_row(read_json(file), str(file.parent), preds if preds.is_file() else None))
     log.info("read %d result.json files under %s", len(rows), root)

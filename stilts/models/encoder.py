@@ -17,11 +17,33 @@ log = logging.getLogger(__name__)
 DROPOUT_ATTRIBUTES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
 
 
+# Architectures whose position ids start after the padding index (RoBERTa: 514 positions, 512 usable).
+POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2}
+
+
 def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
-    """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens)."""
-    tokenizer = AutoTokenizer.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens), after
+    checking that `model.max_length` fits the architecture's positions."""
+    try:
+        config = AutoConfig.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+        tokenizer = AutoTokenizer.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"`model.pretrained` is {model_cfg.pretrained!r}: neither a local model folder nor a model the "
+            f"Hugging Face Hub served ({type(err).__name__}: {str(err).splitlines()[0]}). Give a local "
+            "folder with config.json and tokenizer files, or a Hub id with network access "
+            "(offline: download it first with `huggingface-cli download`)"
+        ) from err
     if not tokenizer.is_fast:
         raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: stilts needs a fast tokenizer")
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is not None:
+        usable = positions - POSITION_OFFSET.get(config.model_type, 0)
+        if int(model_cfg.max_length) > usable:
+            raise ConfigError(
+                f"`model.max_length` is {model_cfg.max_length}, but {model_cfg.pretrained} has {usable} "
+                f"positions; set `model.max_length` to at most {usable}"
+            )
     return tokenizer
 
 
