@@ -28,9 +28,14 @@ RESULT = "result.json"
 CELL = "cell.json"
 LOCK = ".cell.lock"
 SUPERSEDED = ".superseded"
-# What stays in place when a run dir is handed to a new run: Hydra's record of the current launch
-# and the lock the current job holds.
+# What stays in place when a run dir is handed to a new run: Hydra's record of the current launch,
+# the lock the current job holds, and Hydra's job log (`<job>.log`, opened before stilts runs and
+# appended to by every launch).
 KEPT_IN_PLACE = (".hydra", LOCK)
+
+
+def kept_in_place(path: Path) -> bool:
+    return path.name in KEPT_IN_PLACE or path.suffix == ".log"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -59,7 +64,7 @@ def finished_result(run_dir: Path, digest: str) -> dict[str, Any] | None:
 
 def supersede(run_dir: Path, reason: str) -> Path | None:
     """Move what an earlier run left in `run_dir` to `<parent>/.superseded/<name>-<time>/`."""
-    leftovers = [p for p in run_dir.iterdir() if p.name not in KEPT_IN_PLACE]
+    leftovers = [p for p in run_dir.iterdir() if not kept_in_place(p)]
     if not leftovers:
         return None
     target = run_dir.parent / SUPERSEDED / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
@@ -76,7 +81,7 @@ def prepare_run_dir(run_dir: Path, identity: CellIdentity, force: bool = False) 
     run_dir.mkdir(parents=True, exist_ok=True)
     owner = read_record(run_dir / CELL)
     previous = owner.get("cell_digest") if owner else None
-    has_run = any(p.name not in (*KEPT_IN_PLACE, CELL) for p in run_dir.iterdir())
+    has_run = any(not kept_in_place(p) and p.name != CELL for p in run_dir.iterdir())
     if force and has_run:
         supersede(run_dir, "a run that force=true replaces")
     elif previous != identity.digest and has_run:
