@@ -16,7 +16,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from stilts.runs import RESULT, SUPERSEDED, read_record, write_atomic
+from stilts.errors import ConfigError
+from stilts.runs import RESULT, SUPERSEDED, check_writable, read_record, write_atomic
 
 log = logging.getLogger("stilts")
 OUTCOMES = ("done", "skipped", "failed", "unfinished")
@@ -67,3 +68,22 @@ class SweepSummary(Callback):
             log.error("failed: %s", line)
         if sweep_dir.is_dir():
             write_atomic(sweep_dir / "summary.json", json.dumps(outcome, indent=2))
+
+
+class OutputFolderCheck(Callback):
+    """Refuses, before Hydra creates any run dir, an output folder stilts cannot write to (a file, a
+    read-only folder), with a message naming `paths.output_dir` instead of Hydra's traceback."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config)
+
+    @staticmethod
+    def _check(config: DictConfig) -> None:
+        try:
+            check_writable(Path(config.paths.output_dir), "paths.output_dir")
+        except ConfigError as err:
+            log.error("%s", err)
+            raise SystemExit(2) from err

@@ -4,13 +4,14 @@ allowed, before any work starts (nothing trained, nothing written into the run d
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from stilts.errors import ConfigError
 from stilts.pipeline import run_cell
-from tests.helpers import compose_cfg, tiny_overrides
+from tests.helpers import REPO, cli, compose_cfg, offline_env, tiny_overrides
 
 # (overrides, the texts the message must contain)
 CASES = [
@@ -113,3 +114,21 @@ def test_cells_that_differ_in_any_setting_get_their_own_names(tmp_path: Path) ->
     assert len(names) == 6
     assert compose_cfg([*base, "seed=1"]).cell_name.startswith("cb__rte__r0__s1__lr5e-06_do0.2__")
     assert compose_cfg(base).cell_name == compose_cfg(base).cell_name  # stable: a relaunch finds it
+
+
+def test_output_dir_that_is_a_file_is_named_by_the_cli(tmp_path: Path) -> None:
+    blocker = tmp_path / "outfile"
+    blocker.write_text("keep me")
+    settings = [*tiny_overrides(tmp_path), f"paths.output_dir={blocker}", "+trainer.max_steps=1"]
+    done = subprocess.run(
+        cli("train", *settings), cwd=REPO, env=offline_env(), capture_output=True, text=True
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 2
+    assert "`paths.output_dir` is" in said and "which is a file" in said
+    assert "Traceback" not in said and blocker.read_text() == "keep me"
+
+
+def test_plan_help_explains_itself() -> None:
+    done = subprocess.run(cli("plan", "--help"), cwd=REPO, env=offline_env(), capture_output=True, text=True)
+    assert done.returncode == 0 and "stilts-plan experiment=paper_grid" in done.stdout
