@@ -2,7 +2,8 @@
 
 - MultiRC: nested jsonl `{idx, passage{text, questions[{question, idx, answers[{text, idx, label 0|1}]}]}}`.
   One record per answer option: (paragraph, question + " " + answer), label `false`/`true`, and the
-  question's `group` (a running number per (paragraph, question)) for the EM metric. Paper score:
+  question's `group` (a running number per (paragraph, question)) for the EM metric. A question
+  with no answer options is skipped and counted (`stilts-data` shows the count). Paper score:
   (F1a + EM) / 2. Hub: aps/super_glue `multirc` (one row per answer option already).
 - ReCoRD: jsonl `{passage{text, entities[{start, end}]}, qas[{query, answers[{start, end, text}], idx}]}`
   (character offsets, `end` inclusive). One record per query, with its de-duplicated candidate
@@ -10,8 +11,10 @@
   (passage, query with `@placeholder` replaced by the candidate), labelled true when the candidate is
   a gold answer. That is jiant v1's instance layout (1.8M training instances), so a batch of 4 holds
   4 sequences like every other task, whereas one-query-per-example batches would hold 4 x ~15-100
-  sequences; the metric takes the argmax per query. Paper score: (F1 + EM) / 2. Hub: aps/super_glue
-  `record` (one row per query, entities as strings).
+  sequences; the metric takes the argmax per query. Gold answers are entity mentions, so a labelled
+  query none of whose answers is a candidate is an error naming file and line (it could only ever
+  score 0 and teach nothing), not a skip. Paper score: (F1 + EM) / 2. Hub: aps/super_glue `record`
+  (one row per query, entities as strings).
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str)
         raise ValueError(f"missing field `{key}`")
     value = obj[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):  # JSON true is no index
-        expected = KIND_NAMES.get(kind, getattr(kind, "__name__", str(kind)))
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(KIND_NAMES.get(k, k.__name__) for k in kinds)
         raise ValueError(
             f"field `{key}` is {json_kind(value)}{_shown(value)}, expected {expected}; "
             "fix or remove this record"
