@@ -66,7 +66,7 @@ def data_report(datamodule: TaskDataModule, splits: list[str]) -> dict[str, Any]
         "source": datamodule.resolved_source(),
         "where": str(datamodule.task_dir)
         if datamodule.resolved_source() == "local"
-        else datamodule.spec.cfg.hub.path,
+        else f"{datamodule.spec.cfg.hub.path}@{datamodule.spec.cfg.hub.get('revision') or 'main'}",
         "splits": reports,
         "problems": [
             r["reason"] if f"split `{s}`" in r["reason"] else f"split `{s}`: {r['reason']}"
