@@ -22,7 +22,7 @@ import pytest
 from stilts.errors import DataFormatError, MissingDataError
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
-from stilts.tasks.report import data_report
+from stilts.tasks.report import data_report, format_text
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.superglue import wic_span_problem, wsc_char_span
 from tests.helpers import FIXTURES, REALDATA, REPO, cli, compose_cfg, needs_realdata, offline_env
@@ -403,25 +403,23 @@ def test_stilts_data_exits_2_when_a_needed_split_is_missing(tmp_path) -> None:
     assert "a run would fail on this data" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_stilts_data_shows_counted_skips_and_exits_0(tmp_path) -> None:
+def test_text_report_shows_counted_skips_and_no_problem(tmp_path) -> None:
     data = copy_task(tmp_path, "multirc")
     edit_row("train.jsonl", 1, lambda o: o["passage"]["questions"][0].update(answers=[]))(data / "multirc")
-    done = run_data("task=multirc", f"paths.data_dir={data}", f"paths.cache_dir={tmp_path / 'cache'}",
-                    "splits=[train,val]")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    train = done.stdout.split("  val:")[0]
+    report = data_report(datamodule_for("multirc", data, tmp_path / "cache"), ["train", "val"])
+    train = format_text(report).split("  val:")[0]
     assert "skipped, questions without answers: 1" in train
+    assert report["problems"] == []  # stilts-data exits 0
 
 
-def test_stilts_data_exits_2_on_a_training_split_without_labels(tmp_path) -> None:
+def test_report_flags_a_training_split_without_labels(tmp_path) -> None:
     data = copy_task(tmp_path, "rte")
     drop_labels("train.jsonl")(data / "rte")
-    done = run_data("task=rte", f"paths.data_dir={data}", f"paths.cache_dir={tmp_path / 'cache'}",
-                    "format=json", "splits=[train]")  # fmt: skip
-    assert done.returncode == 2
-    report = json.loads(done.stdout)
+    report = data_report(datamodule_for("rte", data, tmp_path / "cache"), ["train", "val", "test"])
     assert report["splits"]["train"]["available"] is False
-    assert "has no gold labels" in report["problems"][0] and "has no gold labels" in done.stderr
+    assert report["splits"]["val"]["available"] and report["splits"]["test"]["available"]
+    assert len(report["problems"]) == 1 and "has no gold labels" in report["problems"][0]  # exit 2
+    assert "  train: PROBLEM (" in format_text(report)
 
 
 @pytest.mark.parametrize("module", ["data", "train"])
