@@ -25,7 +25,16 @@ from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.report import data_report, format_text
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.superglue import wic_span_problem, wsc_char_span
-from tests.helpers import FIXTURES, REALDATA, REPO, cli, compose_cfg, needs_realdata, offline_env
+from tests.helpers import (
+    FIXTURES,
+    REALDATA,
+    REPO,
+    cli,
+    compose_cfg,
+    needs_realdata,
+    offline_env,
+    run_tiny_cell,
+)
 
 Edit = Callable[[Path], None]
 
@@ -430,3 +439,25 @@ def test_help_lists_tasks_but_no_defaults_file(module) -> None:
     assert done.returncode == 0, done.stderr
     tasks = next(line for line in done.stdout.splitlines() if line.startswith("task: "))
     assert "boolq" in tasks and "wsc" in tasks and "_defaults" not in done.stdout
+
+
+@pytest.mark.parametrize(("file", "message"), [
+    ("train.jsonl", "split `train` has no gold labels"),
+    ("val.jsonl", "split `val`: 10 of its 10 examples have no gold label"),
+])  # fmt: skip
+def test_a_cell_on_unlabelled_data_stops_before_training(tmp_path, file, message) -> None:
+    data = copy_task(tmp_path, "rte")
+    drop_labels(file)(data / "rte")
+    with pytest.raises(DataFormatError, match=re.escape(message)):
+        run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=1"], data_dir=data)
+    assert not (tmp_path / "run" / "result.json").exists()
+
+
+def test_hub_wic_offsets_are_checked_too(tmp_path, monkeypatch) -> None:
+    import datasets
+
+    row = {"word": "bank", "sentence1": "He sat on the bank.", "sentence2": "The bank closed.", "start1": 3,
+           "end1": 6, "start2": 4, "end2": 8, "label": 0, "idx": 7}  # fmt: skip
+    monkeypatch.setattr("datasets.load_dataset", lambda *a, **k: datasets.Dataset.from_list([row]))
+    with pytest.raises(DataFormatError, match=r"hub:aps/super_glue/wic:0: start1/end1 = 3/6 marks 'sat'"):
+        datamodule_for("wic", tmp_path / "empty", tmp_path / "cache").read_split("train")
