@@ -366,6 +366,7 @@ def test_every_hub_source_is_pinned(task) -> None:
         ("They were late.", "be", "were", True),  # suppletive forms are listed
         ("He went home.", "go", "went", True),
         ("My feet are cold.", "foot", "feet", True),
+        ("She lost her self-control.", "control", "self-control", True),  # a hyphenated token
         ("He sat on the bank.", "bank", "sat", False),  # another word
         ("He sat on the bank.", "bank", "ban", False),  # cut short
         ("He sat on the bank.", "bank", "bank.", True),  # the final stop is not part of a word...

@@ -9,9 +9,10 @@
 - WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
   (character offsets, end exclusive); is `word` used in the same sense in both sentences? Check: each
   span must be one whole word of its sentence that is a form of `word`: the same first letter, case
-  aside (inflections: feel/felt, foot/feet, ride/rode), or one of the few suppletive forms that do
-  not share it (be: is/was/were..., go: went). Offsets that cut a word or point at another word are
-  an error; another word with the same first letter is not caught by this rule.
+  aside (inflections: feel/felt, foot/feet, ride/rode; in a hyphenated token, any of its parts), or
+  one of the few suppletive forms that do not share it (be: is/was/were..., go: went). Offsets that
+  cut a word or point at another word are an error; another word with the same first letter is not
+  caught by this rule.
 Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
 
 Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
@@ -56,7 +57,8 @@ def wic_span_problem(sentence: str, start: int, end: int, word: str) -> str | No
     if cut_start or cut_end or not marked.strip() or len(marked.split()) != len(word.split()):
         return f"marks {marked!r}, which is not a whole word of the sentence"
     form, lemma = marked.lower(), word.lower()
-    if form[:1] != lemma[:1] and form not in SUPPLETIVE.get(lemma, ()):
+    initials = {part[:1] for part in form.split("-")}  # a compound token: "self-control" for control
+    if lemma[:1] not in initials and form not in SUPPLETIVE.get(lemma, ()):
         return f"marks {marked!r}, which is no form of the word {word!r}"
     return None
 
