@@ -1,5 +1,7 @@
 """`stilts-data`: inspect and validate a task's data before spending GPU hours on it.
 
+Exits 2 when a split a run needs (train, val) is missing or unreadable, or any split's data is wrong.
+
 stilts-data task=rte paths.data_dir=D
 stilts-data task=rte format=json
 """
@@ -42,6 +44,11 @@ def run(cfg: DictConfig) -> None:
         sys.exit(2)
     text = json.dumps(report, indent=2) if cfg.format == "json" else format_text(report)
     sys.stdout.write(text + "\n")
+    if report["problems"]:
+        for problem in report["problems"]:
+            log.error("%s", problem)
+        log.error("task `%s`: a run would fail on this data; fix the problems above", spec.name)
+        sys.exit(2)
 
 
 def main() -> None:

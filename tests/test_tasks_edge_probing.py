@@ -18,8 +18,8 @@ from stilts.models.span_heads import SpanClassificationHead
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.edge_probing import EdgeProbingFeaturizer, EdgeProbingReader
 from stilts.tasks.ep_converters import ConlluReader, SemEvalHubReader, SemEvalReader, in_train_part
-from stilts.tasks.readers import LabelMap
 from stilts.tasks.spec import TaskSpec
+from stilts.tasks.values import LabelMap
 from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata, run_tiny_cell, tiny_overrides
 
 

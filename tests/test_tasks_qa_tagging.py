@@ -16,10 +16,10 @@ from stilts.models.encoder import load_tokenizer
 from stilts.models.span_heads import IGNORE, SpanQAHead, TokenTaggingHead
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore, TokenAccuracy
-from stilts.tasks.readers import LabelMap
 from stilts.tasks.span_qa import QamrReader, SpanQAFeaturizer
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.tagging import CcgbankReader, auto_sentences
+from stilts.tasks.values import LabelMap
 from tests.helpers import FIXTURES, compose_cfg, run_tiny_cell, tiny_overrides
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from stilts.cache import file_sha256
-from stilts.errors import ConfigError, MissingDataError
+from stilts.errors import ConfigError, DataFormatError, MissingDataError
 from stilts.tasks.batching import LengthGroupedBatchSampler
 from stilts.tasks.featurizers import Featurizer
 from stilts.tasks.spec import TaskSpec
@@ -55,7 +56,13 @@ class TaskDataModule(L.LightningDataModule):
             raise ConfigError(f"`data.source` is {source!r}; use one of {SOURCES}")
         self.spec = spec
         self.tokenizer = tokenizer
-        self.task_dir = Path(data_dir).expanduser().resolve() / spec.name
+        try:
+            self.task_dir = Path(data_dir).expanduser().resolve() / spec.name
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+            raise MissingDataError(
+                f"`paths.data_dir` {data_dir} cannot be resolved ({err}); fix the link or set "
+                "`paths.data_dir` to a readable folder"
+            ) from None
         self.cache_dir = Path(cache_dir).expanduser().resolve()
         self.source = source
         self.max_length = max_length
@@ -72,7 +79,7 @@ class TaskDataModule(L.LightningDataModule):
         """`local` or `hub`, after resolving `auto`; says where it looked when neither is usable."""
         has_local = self.spec.cfg.get("local") is not None
         has_hub = self.spec.cfg.get("hub") is not None
-        if self.source == "local" or (self.source == "auto" and self.task_dir.is_dir()):
+        if self.source == "local" or (self.source == "auto" and self._has_local_folder()):
             if not has_local:
                 raise ConfigError(
                     f"task `{self.spec.name}` defines no local reader (`{self.spec.name}.local`)"
@@ -89,6 +96,26 @@ class TaskDataModule(L.LightningDataModule):
                 f"{self.spec.cfg.get('origin', 'see README for sources')}"
             )
         return "hub"
+
+    def _has_local_folder(self) -> bool:
+        """Whether the task's local folder exists. Something there that is no readable folder (a
+        broken or looping symlink, a file, a folder that cannot be listed) is an error: falling back
+        to the Hub would silently train on other data than the user put there."""
+        broken = None
+        try:
+            if self.task_dir.is_dir():
+                os.listdir(self.task_dir)
+                return True
+        except OSError as err:
+            broken = err.strerror or str(err)
+        if broken is None and not os.path.lexists(self.task_dir):
+            return False
+        raise MissingDataError(
+            f"task `{self.spec.name}`: {self.task_dir} exists but is no readable folder "
+            f"({broken or 'a broken or looping symlink, or a file'}); fix or remove it, or set "
+            "`paths.data_dir` elsewhere (stilts does not fall back to the Hub when the local folder "
+            "is unusable)"
+        )
 
     def _train_labels(self) -> list[str]:
         """The sorted label set of the training split (open-ended label sets, e.g. CCG supertags)."""
@@ -111,13 +138,47 @@ class TaskDataModule(L.LightningDataModule):
         reader = instantiate(self.spec.cfg.hub)
         try:
             return reader.read(split, self.spec.labels, self.cache_dir)
-        except OSError as err:  # no network, offline mode, unknown dataset (datasets' errors are OSErrors)
+        except MissingDataError as err:  # HubReader turns every failure of `datasets` into one
             local = f"no local folder at {self.task_dir}, and " if self.source == "auto" else ""
             raise MissingDataError(
-                f"task `{self.spec.name}`: {local}the Hub dataset {reader.path} could not be loaded "
-                f"({type(err).__name__}: {err}); download the data "
-                f"({self.spec.cfg.get('origin', 'see README for sources')}) and set `paths.data_dir`"
-            ) from err
+                f"task `{self.spec.name}`: {local}{err}. Download the local files "
+                f"({self.spec.cfg.get('origin', 'see README for sources')}) to {self.task_dir}/ "
+                "and rerun (or set `paths.data_dir` to the folder that holds them)"
+            ) from err.__cause__
+
+    def skipped(self, split: str) -> dict[str, int]:
+        """Records the local reader leaves out of a split by design, counted (none for the Hub)."""
+        if self.resolved_source() != "local":
+            return {}
+        return instantiate(self.spec.cfg.local).skipped(self.task_dir, split)
+
+    def where(self, split: str) -> str:
+        """The files (local) or the Hub dataset (hub) of a split, for messages."""
+        if self.resolved_source() == "local":
+            reader = instantiate(self.spec.cfg.local)
+            return ", ".join(str(p) for p in reader.split_paths(self.task_dir, split))
+        return f"hub:{self.spec.cfg.hub.path}/{self.spec.cfg.hub.get('name') or ''}"
+
+    def check_labels(self, split: str, raw: datasets.Dataset) -> None:
+        """Training needs some gold labels; validation scores every example, so needs all of them."""
+        counts = self.featurizer.label_counts(raw)
+        if counts is None or split not in ("train", "val"):
+            return
+        labelled, total = counts
+        source = self.resolved_source()
+        files = f"`{self.spec.name}.{source}.{'files' if source == 'local' else 'splits'}.{split}`"
+        if split == "train" and labelled == 0:
+            raise DataFormatError(
+                self.where(split), None,
+                f"split `train` has no gold labels in any of its {total} examples, so there is "
+                f"nothing to learn from; is this a test file? Check {files} and the records' label field",
+            )  # fmt: skip
+        if split == "val" and labelled < total:
+            raise DataFormatError(
+                self.where(split), None,
+                f"split `val`: {total - labelled} of its {total} examples have no gold label; "
+                f"validation scores every example, so each needs its label; check {files}",
+            )  # fmt: skip
 
     def data_fingerprint(self, split: str) -> str:
         """A content hash of a split's data: the files' bytes (local) or the Hub dataset's fingerprint."""
@@ -130,6 +191,7 @@ class TaskDataModule(L.LightningDataModule):
     def featurized(self, split: str) -> datasets.Dataset:
         if split not in self.features:
             raw = self.read_split(split)
+            self.check_labels(split, raw)
             if split == "train" and self.spec.train_size is not None and self.spec.train_size < len(raw):
                 # One fixed subset per size, shared by all restarts (the paper's size curves).
                 raw = raw.shuffle(seed=SUBSET_SEED).select(range(self.spec.train_size))

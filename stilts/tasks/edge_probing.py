@@ -30,7 +30,8 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LabelMap, LocalReader, Record, json_objects
+from stilts.tasks.readers import LocalReader, Record, json_objects
+from stilts.tasks.values import LabelMap
 
 WORD = re.compile(r"\S+")
 NO_SPAN = [-1, -1]

@@ -33,7 +33,9 @@ import datasets
 
 from stilts.errors import DataFormatError
 from stilts.tasks.edge_probing import ep_record
-from stilts.tasks.readers import HubReader, LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.hub import HubReader
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.values import LabelMap
 
 log = logging.getLogger(__name__)
 TAG = re.compile(r"</?e(\d)>")

@@ -17,6 +17,7 @@ import datasets
 from transformers import PreTrainedTokenizerBase
 
 from stilts.tasks.batching import PaddingCollator
+from stilts.tasks.values import UNLABELED
 
 Batch = dict[str, list[Any]]
 
@@ -83,6 +84,14 @@ class Featurizer:
         """Task-specific facts for `stilts-data` (choices per question, spans per sentence, spans
         lost to truncation, skipped records...). The base class has none."""
         return {}
+
+    def label_counts(self, raw: datasets.Dataset) -> tuple[int, int] | None:
+        """(records with a gold label, records) of a split's canonical records, or None for tasks
+        whose records always carry their gold (span QA, edge probing, tagging, masked LM)."""
+        if "label" not in raw.column_names:
+            return None
+        labels = raw.with_format("numpy", columns=["label"])[:]["label"]
+        return int((labels != UNLABELED).sum()), len(raw)
 
     def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         """The batch collator for this featurizer's output (override for nested inputs)."""

@@ -20,7 +20,8 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.values import LabelMap
 
 IGNORE = -100  # label of the positions the loss and the metric skip
 

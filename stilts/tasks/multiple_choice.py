@@ -27,22 +27,10 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import HubReader
+from stilts.tasks.hub import HubReader
 
 # COPA as a sentence to complete (RoBERTa / fairseq style): "<premise> because" / "<premise> so".
 COPA_CONNECTIVES = {"cause": "because", "effect": "so"}
-
-
-def field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str) -> Any:
-    """`obj[key]`, checked for its type; a ValueError names the field (readers add file and line)."""
-    if not isinstance(obj, Mapping) or key not in obj:
-        raise ValueError(f"missing field `{key}`")
-    value = obj[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):  # JSON true is no index
-        raise ValueError(
-            f"field `{key}` is {type(value).__name__}, expected {getattr(kind, '__name__', kind)}"
-        )
-    return value
 
 
 def copa_texts(

@@ -23,10 +23,10 @@ from stilts.tasks.multiple_choice import (
     COPA_CONNECTIVES,
     commonsenseqa_texts,
     copa_texts,
-    field,
     hellaswag_texts,
 )
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines, json_objects
+from stilts.tasks.readers import LocalReader, Record, decoded_lines, json_objects
+from stilts.tasks.values import LabelMap, field
 
 LabelOf = Callable[[Any], int]  # raw label value -> label index (UNLABELED when absent)
 Example = tuple[str, list[str], int]  # context, choices, label
@@ -170,7 +170,7 @@ class CosmosQAReader(LocalReader):
                 raise DataFormatError(path, None, f"bytes that are not UTF-8 ({err.reason})") from None
 
     def _rows(self, path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: drop a BOM
             reader = csv.reader(handle)
             try:
                 header = next(reader, None) or []

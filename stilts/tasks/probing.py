@@ -28,7 +28,8 @@ from typing import Any
 import datasets
 
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.values import LabelMap
 
 SENTEVAL_PARTITIONS = {"train": "tr", "val": "va", "test": "te"}
 DNC_SPLITS = {"train": "train", "val": "dev", "test": "test"}
@@ -184,7 +185,7 @@ class DNCAcceptabilityReader(LocalReader):
 
 def _json_array(path: Path) -> list[Any]:
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:  # -sig: drop a BOM
             value = json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataFormatError(path, getattr(err, "lineno", None), f"invalid JSON ({err})") from None

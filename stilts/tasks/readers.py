@@ -4,6 +4,9 @@ Every reader yields records with canonical columns (`idx`, `label` and the text 
 featurizer expects, e.g. `text_a`/`text_b`). Local readers name the file and line of any malformed
 record. `Dataset.from_generator` writes records to Arrow under the cache dir (keyed by reader, split,
 file size and mtime): data is memory-mapped, not held in Python lists, and read back on reruns.
+
+Files are UTF-8; a byte order mark at the start (as Windows tools write it) is dropped. Text fields
+must be JSON strings: a null, number or list where text belongs is an error, never the text "None".
 """
 
 from __future__ import annotations
@@ -18,19 +21,39 @@ import datasets
 from datasets.arrow_writer import SchemaInferenceError
 
 from stilts.errors import DataFormatError, MissingDataError, StiltsError
+from stilts.tasks.values import UNLABELED, LabelMap, text_value
 
-UNLABELED = -1
 Record = dict[str, Any]
 
 
+BOM = "\ufeff"
+
+
 def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (1-based line number, text without newline), naming the line of undecodable bytes."""
+    """Yield (1-based line number, text without newline), naming the line of undecodable bytes.
+
+    A UTF-8 byte order mark before the first line is dropped, so a header or JSON object behind it
+    reads as written.
+    """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
+                text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
                 raise DataFormatError(path, number, f"bytes that are not UTF-8 ({err.reason})") from None
+            yield number, text.removeprefix(BOM) if number == 1 else text
+
+
+def check_readable(path: Path) -> None:
+    """Open `path` once, so an unreadable file is reported by name before any work starts."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as err:
+        raise MissingDataError(
+            f"cannot read {path} ({err.strerror or err}); make the file readable for this user "
+            "(e.g. chmod a+r) or set `paths.data_dir` to a folder with a readable copy"
+        ) from None
 
 
 def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -55,29 +78,6 @@ def dotted(record: Mapping[str, Any], key: str, path: Path, line: int) -> Any:
             raise DataFormatError(path, line, f"missing field `{key}`")
         value = value[part]
     return value
-
-
-class LabelMap:
-    """Maps raw label values (strings, bools, ints) to label indices, rejecting unknown values."""
-
-    def __init__(self, labels: Sequence[str], raw_values: Sequence[Any] | None) -> None:
-        values = list(raw_values) if raw_values is not None else list(labels)
-        if len(values) != len(labels):
-            raise StiltsError(f"label_values {values} do not match labels {list(labels)} one to one")
-        self.labels = list(labels)
-        self.index = {self._key(v): i for i, v in enumerate(values)}
-
-    @staticmethod
-    def _key(value: Any) -> tuple[str, str]:
-        return type(value).__name__, str(value)
-
-    def __call__(self, value: Any, path: Path | str, line: int | None) -> int:
-        if value is None or value == "":
-            return UNLABELED
-        found = self.index.get(self._key(value))
-        if found is None:
-            raise DataFormatError(path, line, f"label {value!r} is not one of {self.labels}")
-        return found
 
 
 class LocalReader:
@@ -113,7 +113,13 @@ class LocalReader:
         if missing:
             hint = f" Get it from: {self.origin}" if self.origin else ""
             raise MissingDataError(f"split `{split}`: no file at {', '.join(missing)}.{hint}")
+        for path in paths:
+            check_readable(path)
         return paths
+
+    def skipped(self, task_dir: Path, split: str) -> dict[str, int]:
+        """What the reader leaves out of a split by design, counted (shown by `stilts-data`)."""
+        return {}
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         """Yield the canonical records of the given files, in order."""
@@ -138,6 +144,10 @@ class LocalReader:
             cause = err.__cause__ or err.__context__
             if isinstance(cause, StiltsError):
                 raise cause from None
+            if isinstance(cause, OSError):  # the file went away or became unreadable meanwhile
+                raise MissingDataError(
+                    f"split `{split}`: cannot read {cause.filename or paths[0]} ({cause.strerror or cause})"
+                ) from None
             if isinstance(cause, SchemaInferenceError):  # the generator yielded nothing
                 raise DataFormatError(paths[0], None, f"split `{split}` holds no examples") from None
             raise
@@ -180,7 +190,7 @@ class JsonlReader(LocalReader):
                         raw = obj.get(key) if key in obj else None  # test files carry no label
                         record["label"] = labels(raw, path, line)
                     else:
-                        record[column] = str(dotted(obj, key, path, line))
+                        record[column] = text_value(dotted(obj, key, path, line), key, path, line)
                 yield record
                 idx += 1
 
@@ -237,64 +247,3 @@ class TsvReader(LocalReader):
                     record[column] = labels(value, path, line) if column == "label" else value
                 yield record
                 idx += 1
-
-
-class HubReader:
-    """A Hugging Face Hub dataset in parquet (datasets 5.x loads no loading scripts).
-
-    Args:
-        path: Hub id, e.g. `aps/super_glue`.
-        name: config name, e.g. `rte`.
-        revision: branch, tag or commit (pin it for reproducible studies).
-        splits: stilts split -> Hub split, or a list of Hub splits concatenated in order.
-        fields: canonical column -> Hub column.
-        label_values: Hub label values in the order of the task's labels (default 0..n-1).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        splits: Mapping[str, str | Sequence[str]],
-        fields: Mapping[str, str],
-        name: str | None = None,
-        revision: str | None = None,
-        label_values: Sequence[Any] | None = None,
-    ) -> None:
-        self.path, self.name, self.revision = path, name, revision
-        self.splits = {s: [h] if isinstance(h, str) else list(h) for s, h in splits.items()}
-        self.fields = dict(fields)
-        self.label_values = None if label_values is None else list(label_values)
-
-    def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
-        if split not in self.splits:
-            raise MissingDataError(f"the Hub source {self.path} has no split configured for `{split}`")
-        values = self.label_values if self.label_values is not None else list(range(len(labels)))
-        label_map = LabelMap(labels, values)
-        where = f"hub:{self.path}/{self.name or ''}"
-        parts = []
-        for hub_split in self.splits[split]:
-            raw = datasets.load_dataset(
-                self.path,
-                self.name,
-                split=hub_split,
-                revision=self.revision,
-                cache_dir=str(cache_dir / "hub"),
-            )
-            missing = [c for c in self.fields.values() if c not in raw.column_names]
-            if missing:
-                raise StiltsError(
-                    f"{where} split {hub_split} lacks columns {missing}; has {raw.column_names}"
-                )
-            parts.append(raw)
-        raw = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
-
-        def canonical(row: Record, idx: int) -> Record:
-            out: Record = {"idx": idx}
-            for column, key in self.fields.items():
-                value = row[key]
-                out[column] = (
-                    label_map(value if value != -1 else None, where, idx) if column == "label" else value
-                )
-            return out
-
-        return raw.map(canonical, with_indices=True, remove_columns=raw.column_names, desc=f"{where} {split}")

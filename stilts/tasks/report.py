@@ -1,4 +1,11 @@
-"""The data report of `stilts-data`: per split, counts, labels, token lengths and truncation."""
+"""The data report of `stilts-data`: per split, counts, labels, token lengths and truncation.
+
+Each split is `available` or not, with the reason. A split that cannot be read (missing, unreadable)
+or whose data is wrong (malformed, or without the labels training and validation need) is a problem
+when a run needs it: `train` and `val` always, any split whose data is wrong. `stilts-data` exits 2
+when the report lists problems. Records a reader leaves out by design are counted per split
+(`skipped`), as are the task's own facts (`facts`).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +14,28 @@ from typing import Any
 
 import numpy as np
 
-from stilts.errors import MissingDataError
+from stilts.errors import DataFormatError, MissingDataError
 from stilts.tasks.datamodule import TaskDataModule
-from stilts.tasks.readers import UNLABELED
+from stilts.tasks.values import UNLABELED
 
 PERCENTILES = (50, 90, 95, 99)
+NEEDED_SPLITS = ("train", "val")  # every run reads these; `test` is optional
 
 
 def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
     """Counts, label distribution, token-length percentiles and truncated share of one split."""
     try:
         raw = datamodule.read_split(split)
+        datamodule.check_labels(split, raw)
+        skipped = datamodule.skipped(split)
     except MissingDataError as err:
-        return {"available": False, "reason": str(err)}
+        return {"available": False, "reason": str(err), "problem": split in NEEDED_SPLITS}
+    except DataFormatError as err:
+        return {"available": False, "reason": str(err), "problem": True}
     spec = datamodule.spec
     report: dict[str, Any] = {"available": True, "examples": len(raw)}
+    if skipped:
+        report["skipped"] = skipped
     if "label" in raw.column_names and spec.labels:
         counts = Counter(int(x) for x in raw["label"])
         report["labels"] = {
@@ -45,13 +59,20 @@ def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
 
 
 def data_report(datamodule: TaskDataModule, splits: list[str]) -> dict[str, Any]:
+    """The report of the given splits (`stilts-data` asks for train, val and test by default)."""
+    reports = {split: split_report(datamodule, split) for split in splits}
     return {
         "task": datamodule.spec.name,
         "source": datamodule.resolved_source(),
         "where": str(datamodule.task_dir)
         if datamodule.resolved_source() == "local"
-        else datamodule.spec.cfg.hub.path,
-        "splits": {split: split_report(datamodule, split) for split in splits},
+        else f"{datamodule.spec.cfg.hub.path}@{datamodule.spec.cfg.hub.get('revision') or 'main'}",
+        "splits": reports,
+        "problems": [
+            r["reason"] if f"split `{s}`" in r["reason"] else f"split `{s}`: {r['reason']}"
+            for s, r in reports.items()
+            if r.get("problem")
+        ],
     }
 
 
@@ -59,9 +80,12 @@ def format_text(report: dict[str, Any]) -> str:
     lines = [f"task {report['task']} ({report['source']}: {report['where']})"]
     for split, info in report["splits"].items():
         if not info["available"]:
-            lines.append(f"  {split}: not available ({info['reason']})")
+            state = "PROBLEM" if info.get("problem") else "not available"
+            lines.append(f"  {split}: {state} ({info['reason']})")
             continue
         lines.append(f"  {split}: {info['examples']} examples")
+        for what, count in info.get("skipped", {}).items():
+            lines.append(f"    skipped, {what}: {count}")
         if "labels" in info:
             total = sum(info["labels"].values())
             shares = ", ".join(f"{k} {v} ({v / total:.1%})" for k, v in info["labels"].items())
@@ -71,4 +95,7 @@ def format_text(report: dict[str, Any]) -> str:
             lines.append(
                 f"    tokens: {tokens}; truncated at {info['max_length']}: {info['truncated_share']:.1%}"
             )
+        for name, value in info.get("facts", {}).items():
+            shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+            lines.append(f"    {name}: {shown}")
     return "\n".join(lines)

@@ -38,7 +38,8 @@ from stilts.models.span_heads import IGNORE
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.values import LabelMap
 
 log = logging.getLogger(__name__)
 QAMR_COLUMNS = 9

@@ -2,9 +2,17 @@
 
 - WSC (Winograd Schema Challenge): jsonl `text, target{span1_index, span1_text, span2_index,
   span2_text}, label: bool`; does the pronoun (span 2) refer to the noun phrase (span 1)? Spans are
-  word indices over the whitespace split of `text`, as long as their `span_text` in words.
+  word indices over the whitespace split of `text`, as long as their `span_text` in words. Check:
+  the words at the index must read `span_text` (case and surrounding punctuation aside), or the words
+  one position before or after must (the official dev set has one such off-by-one record; the index
+  is kept, as jiant keeps it, and `stilts-data` counts these); anything else is an error.
 - WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
-  (character offsets, end exclusive); is `word` used in the same sense in both sentences?
+  (character offsets, end exclusive); is `word` used in the same sense in both sentences? Check: each
+  span must be one whole word of its sentence that is a form of `word`: the same first letter, case
+  aside (inflections: feel/felt, foot/feet, ride/rode; in a hyphenated token, any of its parts), or
+  one of the few suppletive forms that do not share it (be: is/was/were..., go: went). Offsets that
+  cut a word or point at another word are an error; another word with the same first letter is not
+  caught by this rule.
 Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
 
 Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
@@ -24,10 +32,35 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.multiple_choice import field
-from stilts.tasks.readers import HubReader, LabelMap, LocalReader, Record, json_objects
+from stilts.tasks.hub import HubReader
+from stilts.tasks.readers import LocalReader, Record, json_objects
+from stilts.tasks.values import LabelMap, field
 
 WORD = re.compile(r"\S+")
+# Forms of a WiC target word that do not begin with its first letter (English suppletion).
+SUPPLETIVE = {
+    "be": {"am", "is", "are", "was", "were", "been", "being", "'s", "'re", "'m"},
+    "go": {"went"},
+}
+
+
+def _bare(text: str) -> str:
+    """Lowercased, without the punctuation that whitespace-split words carry (`him,"` -> `him`)."""
+    return " ".join(text.split()).strip(".,;:!?\"'()[]`").lower()
+
+
+def wic_span_problem(sentence: str, start: int, end: int, word: str) -> str | None:
+    """Why characters [start, end) of `sentence` do not mark `word` (None when they do; rule above)."""
+    marked = sentence[start:end]
+    cut_start = start > 0 and sentence[start - 1].isalnum() and not marked.startswith("'")
+    cut_end = end < len(sentence) and sentence[end].isalnum()
+    if cut_start or cut_end or not marked.strip() or len(marked.split()) != len(word.split()):
+        return f"marks {marked!r}, which is not a whole word of the sentence"
+    form, lemma = marked.lower(), word.lower()
+    initials = {part[:1] for part in form.split("-")}  # a compound token: "self-control" for control
+    if lemma[:1] not in initials and form not in SUPPLETIVE.get(lemma, ()):
+        return f"marks {marked!r}, which is no form of the word {word!r}"
+    return None
 
 
 def wsc_char_span(text: str, index: int, span_text: str, name: str) -> tuple[int, int]:
@@ -46,7 +79,23 @@ def wsc_char_span(text: str, index: int, span_text: str, name: str) -> tuple[int
     start, end = words[index].start(), words[index + count - 1].end()
     if text[start : start + len(span_text)].lower() == span_text.lower():
         end = start + len(span_text)
+    if not _reads(words, index, span_text) and not any(
+        _reads(words, near, span_text) for near in (index - 1, index + 1)
+    ):
+        raise ValueError(
+            f"{name}_text {span_text!r} is not the text at {name}_index {index} "
+            f"({' '.join(w.group() for w in words[index : index + count])!r}) nor next to it; fix "
+            f"{name}_index (a word index over the whitespace split of `text`) or {name}_text"
+        )
     return start, end
+
+
+def _reads(words: Sequence[re.Match[str]], index: int, span_text: str) -> bool:
+    """Whether the words from `index` on read `span_text`, case and outer punctuation aside."""
+    count = max(1, len(span_text.split()))
+    if index < 0 or index + count > len(words):
+        return False
+    return _bare(" ".join(w.group() for w in words[index : index + count])) == _bare(span_text)
 
 
 def wsc_record(row: Mapping[str, Any]) -> Record:
@@ -69,6 +118,12 @@ def wic_record(row: Mapping[str, Any]) -> Record:
         if not 0 <= start < end <= len(sentence):
             raise ValueError(
                 f"start{k}/end{k} = {start}/{end} is not a span of the {len(sentence)} characters"
+            )
+        problem = wic_span_problem(sentence, start, end, row["word"]) if "word" in row else None
+        if problem:
+            raise ValueError(
+                f"start{k}/end{k} = {start}/{end} {problem}; fix the offsets (characters of "
+                f"sentence{k}, end exclusive) so they mark the word"
             )
         out |= {f"span{k}_segment": k - 1, f"span{k}_char_start": start, f"span{k}_char_end": end}
     return out
@@ -99,7 +154,7 @@ class SpanJsonlReader(LocalReader):
     def _flat(self, obj: dict[str, Any]) -> dict[str, Any]:
         if self.style == "wic":
             return {
-                **{key: field(obj, key) for key in ("sentence1", "sentence2")},
+                **{key: field(obj, key) for key in ("word", "sentence1", "sentence2")},
                 **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
             }
         target = field(obj, "target", dict)

@@ -2,7 +2,8 @@
 
 - MultiRC: nested jsonl `{idx, passage{text, questions[{question, idx, answers[{text, idx, label 0|1}]}]}}`.
   One record per answer option: (paragraph, question + " " + answer), label `false`/`true`, and the
-  question's `group` (a running number per (paragraph, question)) for the EM metric. Paper score:
+  question's `group` (a running number per (paragraph, question)) for the EM metric. A question
+  with no answer options is skipped and counted (`stilts-data` shows the count). Paper score:
   (F1a + EM) / 2. Hub: aps/super_glue `multirc` (one row per answer option already).
 - ReCoRD: jsonl `{passage{text, entities[{start, end}]}, qas[{query, answers[{start, end, text}], idx}]}`
   (character offsets, `end` inclusive). One record per query, with its de-duplicated candidate
@@ -10,12 +11,15 @@
   (passage, query with `@placeholder` replaced by the candidate), labelled true when the candidate is
   a gold answer. That is jiant v1's instance layout (1.8M training instances), so a batch of 4 holds
   4 sequences like every other task, whereas one-query-per-example batches would hold 4 x ~15-100
-  sequences; the metric takes the argmax per query. Paper score: (F1 + EM) / 2. Hub: aps/super_glue
-  `record` (one row per query, entities as strings).
+  sequences; the metric takes the argmax per query. Gold answers are entity mentions, so a labelled
+  query none of whose answers is a candidate is an error naming file and line (it could only ever
+  score 0 and teach nothing), not a skip. Paper score: (F1 + EM) / 2. Hub: aps/super_glue `record`
+  (one row per query, entities as strings).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import statistics
 from collections.abc import Callable, Iterator, Sequence
@@ -28,9 +32,11 @@ from transformers import PreTrainedTokenizerBase
 from stilts.errors import DataFormatError
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.featurizers import Batch, ClassificationFeaturizer, Featurizer
-from stilts.tasks.multiple_choice import field
-from stilts.tasks.readers import UNLABELED, HubReader, LabelMap, LocalReader, Record, json_objects
+from stilts.tasks.hub import HubReader
+from stilts.tasks.readers import LocalReader, Record, json_objects
+from stilts.tasks.values import UNLABELED, LabelMap, field
 
+log = logging.getLogger(__name__)
 PLACEHOLDER = "@placeholder"
 SENTENCE_MARK = re.compile(r"<b>Sent \d+: </b>")  # markup of the original SuperGLUE MultiRC passages
 
@@ -51,34 +57,57 @@ def _spread(values: Sequence[int]) -> dict[str, float]:
 
 
 class MultiRCReader(LocalReader):
-    """MultiRC nested jsonl -> one record per answer option."""
+    """MultiRC nested jsonl -> one record per answer option.
 
-    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
-        idx = group = 0
+    A question with an empty `answers` list has nothing to classify or score: it is skipped, and
+    counted (`skipped()`, shown by `stilts-data`; a warning when the split is read).
+    """
+
+    SKIP = "questions without answers"
+
+    def _questions(self, paths: list[Path]) -> Iterator[tuple[Path, int, dict[str, Any], str, dict]]:
+        """(path, line, paragraph object, cleaned text, question) of every question, checked."""
         for path in paths:
             for line, obj in json_objects(path):
                 try:
                     passage = field(obj, "passage", dict)
                     text = clean_multirc(field(passage, "text"))
                     for question in field(passage, "questions", list):
-                        asked = field(question, "question")
-                        for answer in field(question, "answers", list):
-                            label = labels(
-                                answer.get("label") if isinstance(answer, dict) else None, path, line
-                            )
-                            yield {
-                                "idx": idx,
-                                "label": label,
-                                "text_a": text,
-                                "text_b": f"{asked} {field(answer, 'text')}",
-                                "group": group,
-                                "paragraph_idx": obj.get("idx", -1),
-                                "question_idx": question.get("idx", -1),
-                            }
-                            idx += 1
-                        group += 1
+                        field(question, "question")
+                        field(question, "answers", list)
+                        yield path, line, obj, text, question
                 except ValueError as err:
                     raise DataFormatError(path, line, str(err)) from None
+
+    def skipped(self, task_dir: Path, split: str) -> dict[str, int]:
+        paths = self.split_paths(task_dir, split)
+        return {self.SKIP: sum(not q["answers"] for *_, q in self._questions(paths))}
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = group = skipped = 0
+        for path, line, obj, text, question in self._questions(paths):
+            if not question["answers"]:
+                skipped += 1
+                continue
+            asked = question["question"]
+            try:
+                for answer in question["answers"]:
+                    label = labels(answer.get("label") if isinstance(answer, dict) else None, path, line)
+                    yield {
+                        "idx": idx,
+                        "label": label,
+                        "text_a": text,
+                        "text_b": f"{asked} {field(answer, 'text')}",
+                        "group": group,
+                        "paragraph_idx": obj.get("idx", -1),
+                        "question_idx": question.get("idx", -1),
+                    }
+                    idx += 1
+            except ValueError as err:
+                raise DataFormatError(path, line, str(err)) from None
+            group += 1
+        if skipped:
+            log.warning("%s: skipped %d %s", ", ".join(map(str, paths)), skipped, self.SKIP)
 
 
 class MultiRCHubReader(HubReader):
@@ -128,12 +157,16 @@ def record_query(passage: str, entities: Sequence[str], query: str, answers: Seq
     """One canonical ReCoRD query: its cleaned passage, unique candidates (passage order), answers."""
     if PLACEHOLDER not in query:
         raise ValueError(f"the query has no {PLACEHOLDER}: {query[:80]!r}")
-    return {
-        "passage": clean_record(passage),
-        "query": query,
-        "candidates": list(dict.fromkeys(entities)),
-        "answers": list(dict.fromkeys(answers)),
-    }
+    candidates, golds = list(dict.fromkeys(entities)), list(dict.fromkeys(answers))
+    if golds and not set(golds) & set(candidates):
+        # ReCoRD answers are entity mentions of the passage; a query none of whose answers is a
+        # candidate can never be scored right, so the record is broken, not hard.
+        raise ValueError(
+            f"the answers {golds} of query {query[:60]!r} are none of the passage's "
+            f"{len(candidates)} candidate entities ({candidates[:6]}); fix the answer texts or the "
+            "`passage.entities` offsets, or remove the query"
+        )
+    return {"passage": clean_record(passage), "query": query, "candidates": candidates, "answers": golds}
 
 
 class RecordReader(LocalReader):
@@ -234,6 +267,10 @@ class RecordFeaturizer(Featurizer):
             "queries without candidates (not scored)": counts.count(0),
             "queries whose gold answers are no candidate": sum(not set(c) & set(a) for c, a in labelled),
         }
+
+    def label_counts(self, raw: datasets.Dataset) -> tuple[int, int]:
+        """A query is labelled when it has gold answers (test queries have none)."""
+        return sum(1 for answers in raw["answers"] if answers), len(raw)
 
     def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         return ReferenceDroppingCollator(self.pad_values, pad_token_id, self.REFERENCE_COLUMNS)

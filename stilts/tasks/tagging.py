@@ -25,7 +25,8 @@ from stilts.errors import DataFormatError, MissingDataError
 from stilts.models.span_heads import IGNORE, UNK_TAG
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LabelMap, LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.values import LabelMap
 
 log = logging.getLogger(__name__)
 LEAF = re.compile(r"\(<L (\S+) (\S+) (\S+) (\S+) (\S+)>\)")
