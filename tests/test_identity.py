@@ -72,3 +72,23 @@ def test_changed_data_reruns_exactly_the_cells_that_read_it(tmp_path: Path) -> N
     third = launch(tmp_path, "task@intermediate=none,cb", "task@target=rte")
     assert tasks_of(third["done"]) == ["cb>rte"] and tasks_of(third["skipped"]) == ["none>rte"]
     assert not third["failed"] and not third["unfinished"]
+
+
+@pytest.mark.slow
+def test_two_jobs_of_the_same_cell_run_it_once(tmp_path: Path) -> None:
+    # A repeated value makes two identical jobs; run side by side they meet in one run dir: the
+    # second waits on the dir's lock, then finds the cell finished.
+    shutil.copytree(FIXTURES / "rte", tmp_path / "data" / "rte")
+    command = cli(
+        "train",
+        "-m",
+        *arguments(tmp_path, "task@target=rte", "restart=0,0"),
+        "hydra/launcher=parallel",
+        "hydra.launcher.n_jobs=2",
+    )
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    (cell,) = [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
+    assert json.loads((cell / "result.json").read_text())["status"] == "finished"
+    assert "already finished" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
