@@ -57,8 +57,8 @@ def mcc_of(preds: list[int], target: list[int]) -> float:
 @pytest.mark.parametrize(
     ("preds", "target"),
     [
-        ([1, 1, 1, 1], [0, 1, 0, 1]),  # constant predictor: undefined -> 0 (torchmetrics: ~0.026-ish)
-        ([0, 0, 0, 0], [0, 1, 1, 1]),  # constant predictor of the other class
+        ([1, 1, 1, 1], [0, 1, 0, 1]),  # constant predictor: undefined -> 0
+        ([0, 0, 0, 0], [0, 1, 1, 1]),  # constant predictor, unbalanced gold (torchmetrics: not 0)
         ([1, 1, 1], [1, 1, 1]),  # one class everywhere, all right: undefined -> 0 (torchmetrics: 1)
         ([1, 1, 1], [0, 0, 0]),  # one class in gold, all wrong: undefined -> 0 (torchmetrics: -1)
         ([0, 1, 0, 1], [0, 1, 0, 1]),  # perfect: 1
@@ -201,7 +201,9 @@ def test_record_equals_the_official_script_with_jiant_ties() -> None:
             texts.append(text)
             golds.append(answers)
         all_scores += scores
-    data = datasets.Dataset.from_dict({"idx": idx, "candidate": number, "candidate_text": texts, "answers": golds})
+    data = datasets.Dataset.from_dict(
+        {"idx": idx, "candidate": number, "candidate_text": texts, "answers": golds}
+    )
     f1, em = RecordScore("f1"), RecordScore("em")
     for metric in (f1, em):
         metric.bind_references(data)

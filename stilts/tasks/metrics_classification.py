@@ -58,5 +58,5 @@ class MacroF1AllClasses(MulticlassF1Score):
     def compute(self) -> Tensor:
         tp, fp, _, fn = self._final_state()
         denominator = (2 * tp + fp + fn).double()
-        per_class = torch.where(denominator > 0, 2 * tp / denominator.clamp(min=1), torch.zeros_like(denominator))
+        per_class = torch.where(denominator > 0, 2 * tp / denominator.clamp(min=1), 0.0)
         return per_class.mean().float()
