@@ -113,7 +113,16 @@ def train_stage(
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
         if hasattr(metric, "bind_references"):
             metric.bind_references(datamodule.featurized("val"))
-    module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr, **cfg.optim.adamw)
+    module = TransferModule(
+        encoder,
+        head,
+        metrics,
+        spec.main_metric,
+        lr=spec.lr,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler),
+        no_decay=list(cfg.optim.no_decay),
+    )
     module.majority_label = datamodule.majority_label()
 
     max_epochs = default_max_epochs(spec, datamodule.train_size)
