@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+
+from stilts.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -31,12 +34,48 @@ def auto_precision() -> str:
     return "32-true"
 
 
+def slot_role(slot: str, probing: bool) -> str:
+    """The role a task plays in a config slot: `intermediate` in the intermediate slot; elsewhere
+    (`target`, or `task` for stilts-data) `probing` for a probing task, else `target`."""
+    if slot == "intermediate":
+        return "intermediate"
+    return "probing" if probing else "target"
+
+
+def role_setting(name: str, *, _parent_: DictConfig) -> Any:
+    """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
+    node's slot plays, from the node's `hparams.<role>` (the paper chose them per task and role).
+
+    A task with settings for one role only uses them in any slot (e.g. an intermediate-only task
+    trained alone in the target slot by the hyperparameter sweep).
+    """
+    slot = str(_parent_._key())
+    task = _parent_.get("name", slot)
+    role = slot_role(slot, bool(_parent_.get("probing", False)))
+    table = _parent_.get("hparams") or {}
+    if role in table:
+        chosen = table[role]
+    elif len(table) == 1:
+        chosen = next(iter(table.values()))
+    else:
+        raise ConfigError(
+            f"task `{task}` in slot `{slot}` plays role `{role}`, but its yaml's `hparams:` has "
+            f"{sorted(table) or 'no roles'}; add `hparams.{role}` to conf/task/{task}.yaml or set "
+            f"`{slot}.{name}=...` on the command line"
+        )
+    if name not in chosen:
+        raise ConfigError(f"conf/task/{task}.yaml: `hparams.{role}` has no `{name}`")
+    return chosen[name]
+
+
 def register_resolvers() -> None:
-    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}` and `${stilts_precision:}` resolvable."""
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}` and
+    `${stilts_role:NAME}` resolvable."""
     for name, fn in (
         ("stilts_asset", asset_path),
         ("stilts_minilm", minilm_path),
         ("stilts_precision", auto_precision),
+        ("stilts_role", role_setting),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
