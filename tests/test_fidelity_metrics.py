@@ -192,7 +192,7 @@ def test_record_equals_the_official_script_with_jiant_ties() -> None:
         candidates = rng.sample(names, rng.randint(1, 5))
         answers = rng.sample(names, rng.randint(1, 2))
         scores = [float(rng.choice([0, 1, 2])) for _ in candidates]  # coarse: ties are common
-        # jiant v1 (jiant/tasks/qa.py:385-390): sort by candidate text, first of the maxima wins.
+        # jiant v1 (jiant/tasks/qa.py:384-389): sort by candidate text, first of the maxima wins.
         ordered = sorted(zip(candidates, scores, strict=True), key=lambda pair: pair[0])
         chosen[query] = max(ordered, key=lambda pair: pair[1])[0]  # max() keeps the first maximum
         for k, text in enumerate(candidates):

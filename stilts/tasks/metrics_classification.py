@@ -7,7 +7,7 @@
   about +-0.026), so the degenerate-run check would not recognise it. Same confusion-matrix state,
   sklearn's formula in `compute`.
 - `MacroF1AllClasses`: jiant v1 scores CB with the mean of three per-class F1s, one allennlp
-  `F1Measure` per class (jiant/tasks/tasks.py:2622-2624, averaged at 2672-2675); a class absent from
+  `F1Measure` per class (jiant/tasks/tasks.py:2622-2624, averaged at 2672-2677); a class absent from
   both predictions and gold has F1 0 there and still counts in the mean. torchmetrics'
   `MulticlassF1Score(average="macro")` leaves such a class out of the mean. Same stat-score state,
   the mean over all `num_classes` in `compute`.

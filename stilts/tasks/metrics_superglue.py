@@ -6,7 +6,7 @@
 - ReCoRD: per query, the highest-scoring candidate entity is the prediction; token F1 and exact
   match against the best-matching gold answer under the SQuAD v1.1 rules (`squad_f1`,
   `squad_exact_match` of stilts.tasks.metrics_spans), averaged over queries (`RecordScore`); paper
-  score (F1 + EM) / 2. Ties as jiant v1 breaks them (jiant/tasks/qa.py:385-390): candidates are
+  score (F1 + EM) / 2. Ties as jiant v1 breaks them (jiant/tasks/qa.py:384-389): candidates are
   sorted by their text, then the first of the highest scores wins.
 
 Both keep per-example rows as `cat` states, so a question or query split over batches or DDP ranks is
