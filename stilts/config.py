@@ -8,8 +8,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from stilts.errors import ConfigError
-
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -42,30 +40,28 @@ def slot_role(slot: str, probing: bool) -> str:
     return "probing" if probing else "target"
 
 
-def role_setting(name: str, *, _parent_: DictConfig) -> Any:
-    """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
-    node's slot plays, from the node's `hparams.<role>` (the paper chose them per task and role).
+def role_entry(task: DictConfig, slot: str) -> tuple[str, DictConfig | None]:
+    """The role the task node plays in `slot` and its `hparams.<role>` entry (None when it has none).
 
     A task with settings for one role only uses them in any slot (e.g. an intermediate-only task
     trained alone in the target slot by the hyperparameter sweep).
     """
-    slot = str(_parent_._key())
-    task = _parent_.get("name", slot)
-    role = slot_role(slot, bool(_parent_.get("probing", False)))
-    table = _parent_.get("hparams") or {}
+    role = slot_role(slot, bool(task.get("probing", False)))
+    table = task.get("hparams") or {}
     if role in table:
-        chosen = table[role]
-    elif len(table) == 1:
-        chosen = next(iter(table.values()))
-    else:
-        raise ConfigError(
-            f"task `{task}` in slot `{slot}` plays role `{role}`, but its yaml's `hparams:` has "
-            f"{sorted(table) or 'no roles'}; add `hparams.{role}` to conf/task/{task}.yaml or set "
-            f"`{slot}.{name}=...` on the command line"
-        )
-    if name not in chosen:
-        raise ConfigError(f"conf/task/{task}.yaml: `hparams.{role}` has no `{name}`")
-    return chosen[name]
+        return role, table[role]
+    return role, next(iter(table.values())) if len(table) == 1 else None
+
+
+def role_setting(name: str, *, _parent_: DictConfig) -> Any:
+    """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
+    node's slot plays, from the node's `hparams.<role>` (the paper chose them per task and role).
+
+    None when the task has no setting for that role: `TaskSpec.from_config` then names the key and
+    the fix (an error raised here would surface inside Hydra's run-dir set-up as a traceback).
+    """
+    _, entry = role_entry(_parent_, str(_parent_._key()))
+    return None if entry is None else entry.get(name)
 
 
 def register_resolvers() -> None:

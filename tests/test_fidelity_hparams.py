@@ -16,6 +16,7 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
+from stilts.errors import ConfigError
 from stilts.tasks.spec import TaskSpec
 from tests.helpers import REPO, compose_cfg
 
@@ -135,3 +136,11 @@ def test_paper_experiments_use_the_papers_recipe(experiment: str) -> None:
     assert cfg.optim.scheduler._target_ == "stilts.models.optim.bert_adam_schedule"
     assert list(cfg.optim.no_decay) == []
     assert cfg.model.dropout_placement == "head"
+
+
+def test_a_slot_whose_role_the_task_has_no_setting_for_is_named() -> None:
+    # Cosmos QA has intermediate and target settings; flagged as probing it has none for its role.
+    cfg = compose_cfg(["task@target=cosmosqa", "target.probing=true"])
+    expected = r"role `probing`.*conf/task/cosmosqa\.yaml.*hparams\.probing.*target\.lr="
+    with pytest.raises(ConfigError, match=expected):
+        TaskSpec.from_config(cfg.target, key="target")

@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from stilts.config import CONF_DIR
+from stilts.config import CONF_DIR, role_entry
 from stilts.errors import ConfigError
 
 NO_TASK = "none"
@@ -76,6 +76,9 @@ class TaskSpec:
         unknown = [m for m in main_names if m not in node.metrics]
         if unknown:
             raise ConfigError(f"`{key}.main_metric` names {unknown}, not in `{key}.metrics`")
+        for setting in ("lr", "dropout", "batch_size"):
+            if node[setting] is None:
+                raise ConfigError(missing_role_setting(node, key, setting))
         return cls(
             name=str(node.name),
             probing=bool(node.get("probing", False)),
@@ -111,3 +114,16 @@ class TaskSpec:
         """A hash of the resolved task node: any change to the task's definition changes it."""
         resolved: Any = OmegaConf.to_container(self.cfg, resolve=True)
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def missing_role_setting(node: DictConfig, key: str, setting: str) -> str:
+    """Why `<key>.<setting>` is empty: the task has no `hparams` entry for the role of its slot."""
+    role, entry = role_entry(node, key)
+    task = node.get("name", key)
+    if entry is None:
+        roles = sorted(node.get("hparams") or {}) or "no roles"
+        return (
+            f"task `{task}` in slot `{key}` plays role `{role}`, but `hparams:` in conf/task/{task}.yaml "
+            f"has {roles}; add `hparams.{role}` there or set `{key}.{setting}=...` on the command line"
+        )
+    return f"`{key}.{setting}` is empty: set it in conf/task/{task}.yaml (`hparams.{role}.{setting}`)"
