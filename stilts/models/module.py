@@ -45,7 +45,7 @@ class TransferModule(L.LightningModule):
         lr: float,
         optimizer: Callable[..., Optimizer],
         scheduler: Callable[[Optimizer, int], LRScheduler],
-        no_decay: Sequence[str] = (),
+        no_decay: Sequence[str],
     ) -> None:
         super().__init__()
         self.encoder = encoder

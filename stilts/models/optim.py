@@ -72,28 +72,38 @@ class BertAdam(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            if any(p.grad.is_sparse for p in params):
+                raise RuntimeError("BertAdam does not support sparse gradients")
+            for param in params:
+                if not self.state[param]:
+                    self.state[param].update(
+                        step=0, exp_avg=torch.zeros_like(param), exp_avg_sq=torch.zeros_like(param)
+                    )
+            # The same arithmetic as a loop over tensors, in torch's multi-tensor (`_foreach`) kernels
+            # as torch.optim's own optimizers use them: one launch per operation, not per tensor.
+            grads = [p.grad for p in params]
+            exp_avgs = [self.state[p]["exp_avg"] for p in params]
+            exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
+            if group["max_grad_norm"] > 0:  # each tensor as torch's clip_grad_norm_(p, max_grad_norm)
+                norms = torch.stack(torch._foreach_norm(grads))
+                scales = torch.clamp(group["max_grad_norm"] / (norms + 1e-6), max=1.0)
+                torch._foreach_mul_(grads, list(scales.unbind()))
             beta1, beta2 = group["betas"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if param.grad.is_sparse:
-                    raise RuntimeError("BertAdam does not support sparse gradients")
-                state = self.state[param]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(param)
-                    state["exp_avg_sq"] = torch.zeros_like(param)
-                if group["max_grad_norm"] > 0:
-                    torch.nn.utils.clip_grad_norm_(param, group["max_grad_norm"])
-                grad = param.grad
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                update = exp_avg / (exp_avg_sq.sqrt() + group["eps"])
-                if group["weight_decay"] > 0:
-                    update.add_(param, alpha=group["weight_decay"])
-                param.add_(update, alpha=-group["lr"])
-                state["step"] += 1
+            torch._foreach_mul_(exp_avgs, beta1)
+            torch._foreach_add_(exp_avgs, grads, alpha=1 - beta1)
+            torch._foreach_mul_(exp_avg_sqs, beta2)
+            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+            denominators = torch._foreach_sqrt(exp_avg_sqs)
+            torch._foreach_add_(denominators, group["eps"])
+            updates = torch._foreach_div(exp_avgs, denominators)
+            if group["weight_decay"] > 0:
+                torch._foreach_add_(updates, params, alpha=group["weight_decay"])
+            torch._foreach_add_(params, updates, alpha=-group["lr"])
+            for param in params:
+                self.state[param]["step"] += 1
         return loss
 
 
