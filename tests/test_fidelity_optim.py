@@ -17,7 +17,7 @@ from stilts.errors import ConfigError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
 from stilts.models.optim import BertAdam, bert_adam_schedule
-from tests.helpers import compose_cfg
+from tests.helpers import compose_cfg, run_tiny_cell
 
 B1, B2, EPS, WD = 0.9, 0.999, 1e-6, 0.01
 
@@ -146,3 +146,23 @@ def test_a_bad_dropout_placement_names_the_key() -> None:
     cfg = compose_cfg(["model=tiny", "model.dropout_placement=everywhere"])
     with pytest.raises(ConfigError, match="model.dropout_placement"):
         build_encoder(cfg.model, dropout=0.2)
+
+
+def test_a_cell_clips_the_global_gradient_norm_before_bert_adam_steps(tmp_path, monkeypatch) -> None:
+    """`optim.grad_clip` reaches the trainer: the gradients BertAdam receives have a joint norm of at
+    most the limit (a tiny limit, so that clipping certainly happens)."""
+    seen: list[float] = []
+    step = BertAdam.step
+
+    def recording_step(self: BertAdam, closure=None):  # noqa: ANN001, ANN202
+        # Lightning passes a closure that runs forward, backward and its gradient clipping.
+        loss = closure() if closure is not None else None
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        seen.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+        step(self)
+        return loss
+
+    monkeypatch.setattr(BertAdam, "step", recording_step)
+    run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=2", "optim.grad_clip=0.001"])
+    assert len(seen) == 2
+    assert all(norm <= 0.001 * (1 + 1e-3) for norm in seen)
