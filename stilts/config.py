@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from stilts.errors import ConfigError
 
@@ -39,15 +40,48 @@ def auto_precision() -> str:
     return "32-true"
 
 
+def slot_role(slot: str, probing: bool) -> str:
+    """The role a task plays in a config slot: `intermediate` in the intermediate slot; elsewhere
+    (`target`, or `task` for stilts-data) `probing` for a probing task, else `target`."""
+    if slot == "intermediate":
+        return "intermediate"
+    return "probing" if probing else "target"
+
+
+def role_entry(task: DictConfig, slot: str) -> tuple[str, DictConfig | None]:
+    """The role the task node plays in `slot` and its `hparams.<role>` entry (None when it has none).
+
+    A task with settings for one role only uses them in any slot (e.g. an intermediate-only task
+    trained alone in the target slot by the hyperparameter sweep).
+    """
+    role = slot_role(slot, bool(task.get("probing", False)))
+    table = task.get("hparams") or {}
+    if role in table:
+        return role, table[role]
+    return role, next(iter(table.values())) if len(table) == 1 else None
+
+
+def role_setting(name: str, *, _parent_: DictConfig) -> Any:
+    """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
+    node's slot plays, from the node's `hparams.<role>` (the paper chose them per task and role).
+
+    None when the task has no setting for that role: `TaskSpec.from_config` then names the key and
+    the fix (an error raised here would surface inside Hydra's run-dir set-up as a traceback).
+    """
+    _, entry = role_entry(_parent_, str(_parent_._key()))
+    return None if entry is None else entry.get(name)
+
+
 def register_resolvers() -> None:
-    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}` and
-    `${stilts_cell_name:}` resolvable."""
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}`,
+    `${stilts_role:NAME}` and `${stilts_cell_name:}` resolvable."""
     from stilts.identity import resolve_cell_name
 
     for name, fn in (
         ("stilts_asset", asset_path),
         ("stilts_minilm", minilm_path),
         ("stilts_precision", auto_precision),
+        ("stilts_role", role_setting),
         ("stilts_cell_name", resolve_cell_name),
     ):
         if not OmegaConf.has_resolver(name):

@@ -4,8 +4,9 @@
     stilts-select-hparams multirun/hparam_sweep --write    # write it into conf/task/<task>.yaml
 
 The best point has the highest mean `main` over its finished runs (ties: the larger learning rate
-first, as listed in the paper's grid). `--write` rewrites the task yaml's top-level `lr:` and
-`dropout:` lines, where every cell reads them, and leaves a comment naming the sweep.
+first, as listed in the paper's grid). `--write` rewrites lr and dropout in the task yaml's
+`hparams:` entry of the role the sweep trained it in (`target`, or the task's only role), and leaves
+a comment naming the sweep.
 """
 
 from __future__ import annotations
@@ -41,17 +42,26 @@ def best_points(sweep_dir: Path) -> dict[str, tuple[Point, float, int]]:
     return best
 
 
+ROLE_LINE = re.compile(r"^  (intermediate|target|probing): \{(.*)\}.*$", re.MULTILINE)
+
+
 def write_point(task_yaml: Path, point: Point, source: Path) -> None:
-    """Replace the yaml's top-level lr/dropout lines, keeping everything else as it was."""
+    """Rewrite lr and dropout of the yaml's `hparams.target` line (or its only role's line), keeping
+    everything else as it was."""
     text = task_yaml.read_text()
+    lines = {match.group(1): match for match in ROLE_LINE.finditer(text)}
+    if not lines:
+        raise KeyError(f"{task_yaml}: no `hparams:` role line (`  target: {{lr: ..., ...}}`) to replace")
+    match = lines.get("target") or (next(iter(lines.values())) if len(lines) == 1 else None)
+    if match is None:
+        raise KeyError(f"{task_yaml}: `hparams:` has {sorted(lines)} but no `target` line")
+    fields = match.group(2)
     for key, value in (("lr", point[0]), ("dropout", point[1])):
-        pattern = re.compile(rf"^{key}:.*$", re.MULTILINE)
-        if not pattern.search(text):
-            raise KeyError(f"{task_yaml}: no top-level `{key}:` line to replace")
-        text = pattern.sub(
-            f"{key}: {value!r}  # selected by stilts-select-hparams from {source}", text, count=1
-        )
-    task_yaml.write_text(text)
+        fields, count = re.subn(rf"\b{key}: [^,}}]+", f"{key}: {value!r}", fields, count=1)
+        if not count:
+            raise KeyError(f"{task_yaml}: the `{match.group(1)}` line has no `{key}:`")
+    line = f"  {match.group(1)}: {{{fields}}}  # selected by stilts-select-hparams from {source}"
+    task_yaml.write_text(text[: match.start()] + line + text[match.end() :])
 
 
 def main(argv: list[str] | None = None) -> None:

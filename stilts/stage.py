@@ -24,7 +24,6 @@ from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
 log = logging.getLogger(__name__)
-SMALL_TRAIN_SET = 1500  # the paper trains 40 epochs on training sets this small, else 10
 
 
 @dataclass
@@ -66,12 +65,6 @@ def finish_logger(
     if hasattr(experiment, "finish"):
         experiment.finish(exit_code=0 if status == "success" else 1)
     return run_path if isinstance(run_path, str) else None
-
-
-def default_max_epochs(spec: TaskSpec, train_size: int) -> int:
-    if spec.max_epochs is not None:
-        return spec.max_epochs
-    return 40 if train_size <= SMALL_TRAIN_SET else 10
 
 
 def make_datamodule(
@@ -128,10 +121,19 @@ def train_stage(
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
         if hasattr(metric, "bind_references"):
             metric.bind_references(datamodule.featurized("val"))
-    module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr, **cfg.optim.adamw)
+    module = TransferModule(
+        encoder,
+        head,
+        metrics,
+        spec.main_metric,
+        lr=spec.lr,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler),
+        no_decay=list(cfg.optim.no_decay),
+    )
     module.majority_label = datamodule.majority_label()
 
-    max_epochs = default_max_epochs(spec, datamodule.train_size)
+    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (conf/task/_defaults.yaml)
     steps_per_epoch = len(datamodule.train_dataloader())
     # Validate at the task's interval, but at least once an epoch so small data still gets checked.
     val_interval = max(1, min(spec.val_interval, steps_per_epoch))

@@ -55,6 +55,13 @@ def integer(low: int, high: int | None = None, *, optional: bool = False) -> Rul
     return check
 
 
+def one_of(*choices: str) -> Rule:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"one of {', '.join(choices)}"
+
+    return check
+
+
 def boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "true or false"
 
@@ -90,6 +97,7 @@ TASK_KEYS: dict[str, Rule] = {
     "head": mapping_or_null,
     "metrics": mapping_or_null,
     "main_metric": names,
+    "hparams": mapping_or_null,  # the paper's lr / dropout / batch size per role (stilts.config.role_setting)
     "lr": number(0.0, 1.0, low_open=True),
     "dropout": number(0.0, 1.0),
     "batch_size": integer(1),
@@ -110,6 +118,7 @@ MODEL_KEYS: dict[str, Rule] = {
     "encoder_weights": anything,
     "max_length": integer(8),
     "kwargs": mapping_or_null,
+    "dropout_placement": one_of("head", "every_layer"),
 }
 # Top-level keys of conf/train.yaml and its config groups.
 ROOT_KEYS = (

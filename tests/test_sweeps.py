@@ -121,7 +121,7 @@ def test_select_hparams_writes_the_best_point_into_the_task_yaml(tmp_path) -> No
     shutil.copytree(CONF_DIR / "task", conf / "task")
     main([str(sweep_dir), "--write", "--conf-dir", str(conf)])
     text = (conf / "task" / "rte.yaml").read_text()
-    assert "\nlr: 1e-05  # selected" in text and "\ndropout: 0.1  # selected" in text
+    assert "\n  target: {lr: 1e-05, dropout: 0.1, batch_size: 4}  # selected by" in text
     assert "val_interval: 625" in text  # the rest is untouched
 
 

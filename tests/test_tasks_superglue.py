@@ -245,12 +245,14 @@ def test_record_f1_em_hand_worked() -> None:
     assert scores["em"].item() == pytest.approx(0.5)
 
 
-def test_record_ties_pick_the_earliest_candidate_and_need_references() -> None:
+def test_record_ties_go_to_the_text_sorting_first_and_need_references() -> None:
+    # jiant v1 sorts a query's candidates by text, then takes the first argmax: among tied scores,
+    # "New York City" < "Paris" and "Rolling Stones" < "the Beatles" (Python string order).
     metric = RecordScore("em")
     metric.bind_references(record_references())
     metric.update(torch.zeros(4), torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 1, 0]))
-    assert metric.best_candidates() == {1: "Paris", 0: "the Beatles"}
-    assert metric.compute().item() == pytest.approx(0.5)
+    assert metric.best_candidates() == {1: "New York City", 0: "Rolling Stones"}
+    assert metric.compute().item() == pytest.approx(0.0)  # neither equals a gold answer
     unbound = RecordScore("f1")
     unbound.update(torch.zeros(1), torch.tensor([0]), torch.tensor([0]))
     with pytest.raises(RuntimeError, match="bind_references"):

@@ -15,6 +15,13 @@ log = logging.getLogger(__name__)
 
 # Config attributes that carry dropout in the architectures stilts uses (BERT, RoBERTa, MiniLM, ...).
 DROPOUT_ATTRIBUTES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
+# Where the task's (grid) dropout goes, `model.dropout_placement`:
+# - head: only on the encoder output, before the head; the encoder keeps its own dropout (0.1 for
+#   RoBERTa). The paper's: jiant v1 loads RoBERTa with its pretrained config
+#   (jiant/pytorch_transformers_interface/modules.py:319) and applies `dropout` to the encoder's
+#   output (jiant/modules/sentence_encoder.py:133, 154).
+# - every_layer: also every layer's hidden and attention dropout (stilts' earlier behaviour).
+DROPOUT_PLACEMENTS = ("head", "every_layer")
 
 
 # Architectures whose position ids start after the padding index (RoBERTa: 514 positions, 512 usable).
@@ -48,17 +55,25 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
 
 
 def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = None) -> PreTrainedModel:
-    """The encoder with `dropout` as its hidden and attention dropout.
+    """The encoder; with `model.dropout_placement: every_layer`, `dropout` becomes its hidden and
+    attention dropout, with `head` it keeps its own (the head applies `dropout` to its input).
 
     `model.random_init: true` builds the architecture from the folder's config with fresh weights
     (the `tiny` model); otherwise the pretrained weights are loaded.
     """
+    placement = model_cfg.get("dropout_placement")
+    if placement not in DROPOUT_PLACEMENTS:
+        raise ConfigError(
+            f"model `{model_cfg.get('name')}`: config key `model.dropout_placement` is {placement!r}; "
+            f"set it to one of {', '.join(DROPOUT_PLACEMENTS)} in the model yaml (head: the paper's)"
+        )
     config = AutoConfig.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
-    touched = [attr for attr in DROPOUT_ATTRIBUTES if hasattr(config, attr)]
-    if not touched:
-        raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: no dropout attribute to set")
-    for attr in touched:
-        setattr(config, attr, dropout)
+    if placement == "every_layer":
+        touched = [attr for attr in DROPOUT_ATTRIBUTES if hasattr(config, attr)]
+        if not touched:
+            raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: no dropout attribute to set")
+        for attr in touched:
+            setattr(config, attr, dropout)
     kwargs = OmegaConf.to_container(model_cfg.get("kwargs") or {}, resolve=True)
     if model_cfg.get("random_init", False):
         encoder = AutoModel.from_config(config, attn_implementation="sdpa", **kwargs)

@@ -1,20 +1,23 @@
-"""TransferModule: the shared encoder plus one task head, trained with the paper's optimisation."""
+"""TransferModule: the shared encoder plus one task head; the optimizer and schedule come from the
+`optim` config (stilts.models.optim)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
 import torch
 from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import Metric, MetricCollection
 
 from stilts.models.heads import Head
+from stilts.models.optim import ParamGroups, parameter_groups
 
 # Inputs the encoder takes; every other batch column belongs to the head.
 ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 
 class TransferModule(L.LightningModule):
@@ -25,8 +28,12 @@ class TransferModule(L.LightningModule):
         head: a `Head`.
         metrics: metric name -> torchmetrics metric (updated with the head's `predict` output).
         main_metric: names of the metrics whose mean is the task's score (`val/main`).
-        lr, weight_decay, betas, eps: AdamW settings.
-        warmup_ratio: share of the training steps with linear warm-up; linear decay after it.
+        lr: the task's learning rate.
+        optimizer: the `optim.optimizer` config instantiated as a partial: called with the
+            parameter groups and `lr=`.
+        scheduler: the `optim.scheduler` partial: called with the optimizer and the number of
+            training steps; stepped every step.
+        no_decay: parameter-name endings exempt from weight decay (`optim.no_decay`).
     """
 
     def __init__(
@@ -36,10 +43,9 @@ class TransferModule(L.LightningModule):
         metrics: dict[str, Metric],
         main_metric: Sequence[str],
         lr: float,
-        weight_decay: float = 0.01,
-        betas: Sequence[float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        warmup_ratio: float = 0.1,
+        optimizer: Callable[..., Optimizer],
+        scheduler: Callable[[Optimizer, int], LRScheduler],
+        no_decay: Sequence[str],
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -47,8 +53,10 @@ class TransferModule(L.LightningModule):
         self.val_metrics = MetricCollection(dict(metrics), prefix="val/")
         self.baseline_metrics = self.val_metrics.clone(prefix="baseline/")
         self.main_metric = tuple(main_metric)
-        self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas), "eps": eps}
-        self.warmup_ratio = warmup_ratio
+        self.lr = lr
+        self.make_optimizer = optimizer
+        self.make_scheduler = scheduler
+        self.no_decay = tuple(no_decay)
         self.majority_label: int | None = None
         self.predictions: list[dict[str, Any]] = []
         self._baseline_updated = False
@@ -111,31 +119,8 @@ class TransferModule(L.LightningModule):
         self.baseline_metrics.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
-        decay, no_decay = [], []
-        for name, param in self.named_parameters():
-            if param.requires_grad:
-                (no_decay if name.endswith(NO_DECAY) else decay).append(param)
-        groups = [
-            {"params": decay, "weight_decay": self.optim["weight_decay"]},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(
-            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"], fused=fusable(self)
-        )
+        groups: ParamGroups = parameter_groups(self, self.no_decay)
+        optimizer = self.make_optimizer(groups, lr=self.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.warmup_ratio * total)
-
-        def linear_warmup_then_decay(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
+        scheduler = self.make_scheduler(optimizer, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-
-def fusable(module: nn.Module) -> bool:
-    """Whether the fused AdamW kernel (one kernel for all parameters, the same update rule) can take
-    every parameter: floating point, on the CPU or a CUDA device."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)

@@ -4,10 +4,10 @@
   `torchmetrics.classification.BinaryF1Score`) and EM = share of questions whose every answer
   option is predicted right (`GroupExactMatch`); paper score (F1a + EM) / 2.
 - ReCoRD: per query, the highest-scoring candidate entity is the prediction; token F1 and exact
-  match against the best-matching gold answer after SQuAD normalisation (lowercase, no punctuation,
-  no articles, single spaces), averaged over queries (`RecordScore`, using torchmetrics' built-in
-  `squad`, which reports 0-100: rescaled to 0-1 like every other stilts metric); paper score
-  (F1 + EM) / 2.
+  match against the best-matching gold answer under the SQuAD v1.1 rules (`squad_f1`,
+  `squad_exact_match` of stilts.tasks.metrics_spans), averaged over queries (`RecordScore`); paper
+  score (F1 + EM) / 2. Ties as jiant v1 breaks them (jiant/tasks/qa.py:384-389): candidates are
+  sorted by their text, then the first of the highest scores wins.
 
 Both keep per-example rows as `cat` states, so a question or query split over batches or DDP ranks is
 scored whole.
@@ -20,8 +20,9 @@ from typing import Any
 import datasets
 import torch
 from torchmetrics import Metric
-from torchmetrics.functional.text import squad
 from torchmetrics.utilities import dim_zero_cat
+
+from stilts.tasks.metrics_spans import squad_exact_match, squad_f1
 
 
 def _empty(state: Any) -> bool:
@@ -97,7 +98,8 @@ class RecordScore(Metric):
         self.scores.append(scores.float())
 
     def best_candidates(self) -> dict[int, str]:
-        """Query idx -> text of its highest-scoring candidate (ties: the earliest candidate)."""
+        """Query idx -> text of its highest-scoring candidate. Ties go to the candidate whose text
+        sorts first (jiant v1 sorts a query's candidates by text, then takes the first argmax)."""
         if _empty(self.idx):
             return {}
         rows = zip(
@@ -106,11 +108,12 @@ class RecordScore(Metric):
             dim_zero_cat(self.scores).tolist(),
             strict=True,
         )
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, str]] = {}
         for idx, number, score in rows:
-            if idx not in best or (score, -number) > (best[idx][0], -best[idx][1]):
-                best[idx] = (score, number)
-        return {idx: self.candidates[(idx, number)] for idx, (_, number) in best.items()}
+            text = self.candidates[(idx, number)]
+            if idx not in best or score > best[idx][0] or (score == best[idx][0] and text < best[idx][1]):
+                best[idx] = (score, text)
+        return {idx: text for idx, (_, text) in best.items()}
 
     def compute(self) -> torch.Tensor:
         if not self.candidates and not _empty(self.idx):
@@ -118,13 +121,6 @@ class RecordScore(Metric):
         chosen = {idx: text for idx, text in self.best_candidates().items() if self.answers.get(idx)}
         if not chosen:
             return torch.tensor(0.0)
-        preds = [{"prediction_text": text, "id": str(idx)} for idx, text in chosen.items()]
-        target = [
-            {
-                "answers": {"text": self.answers[idx], "answer_start": [0] * len(self.answers[idx])},
-                "id": str(idx),
-            }
-            for idx in chosen
-        ]
-        scores = squad(preds, target)
-        return scores["f1" if self.kind == "f1" else "exact_match"].float() / 100.0
+        score = squad_f1 if self.kind == "f1" else squad_exact_match
+        per_query = [max(score(text, gold) for gold in self.answers[idx]) for idx, text in chosen.items()]
+        return torch.tensor(sum(per_query) / len(per_query), dtype=torch.float32)

@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from stilts.config import CONF_DIR
+from stilts.config import CONF_DIR, role_entry
 from stilts.errors import ConfigError
 
 NO_TASK = "none"
@@ -42,6 +42,9 @@ class TaskSpec:
         probing: whether the task is a probing task (its downstream stage is then `probing`).
         labels: label names in index order (empty for tasks without a fixed label set).
         main_metric: a metric name, or a list of names whose mean is the paper's score.
+        lr, dropout, batch_size: the settings of the role the task plays in its slot (the node's
+            `hparams.<role>`, resolved by `${stilts_role:...}`; stilts.config.role_setting).
+        max_epochs: the epoch limit (10; 40 for COPA, CB and WSC).
         cfg: the whole task node, for the instantiable parts (readers, featurizer, head, metrics).
     """
 
@@ -52,7 +55,7 @@ class TaskSpec:
     lr: float
     dropout: float
     batch_size: int
-    max_epochs: int | None
+    max_epochs: int
     val_interval: int
     patience: int
     val_limit: int | None
@@ -64,7 +67,8 @@ class TaskSpec:
         """Build the spec from the config node at `key` (e.g. `target`), naming the key on errors."""
         if node is None or "name" not in node:
             raise ConfigError(f"config key `{key}` holds no task; known tasks: {', '.join(known_tasks())}")
-        for required in ("featurizer", "head", "metrics", "main_metric", "lr", "dropout", "batch_size"):
+        required_keys = ("featurizer", "head", "metrics", "main_metric")
+        for required in (*required_keys, "lr", "dropout", "batch_size", "max_epochs"):
             if required not in node:
                 raise ConfigError(f"task `{node.name}`: config key `{key}.{required}` is missing")
         main = node.main_metric
@@ -72,6 +76,9 @@ class TaskSpec:
         unknown = [m for m in main_names if m not in node.metrics]
         if unknown:
             raise ConfigError(f"`{key}.main_metric` names {unknown}, not in `{key}.metrics`")
+        for setting in ("lr", "dropout", "batch_size"):
+            if node[setting] is None:
+                raise ConfigError(missing_role_setting(node, key, setting))
         return cls(
             name=str(node.name),
             probing=bool(node.get("probing", False)),
@@ -80,7 +87,7 @@ class TaskSpec:
             lr=float(node.lr),
             dropout=float(node.dropout),
             batch_size=int(node.batch_size),
-            max_epochs=None if node.get("max_epochs") is None else int(node.max_epochs),
+            max_epochs=int(node.max_epochs),
             val_interval=int(node.get("val_interval", DEFAULT_VAL_INTERVAL)),
             patience=int(node.get("patience", DEFAULT_PATIENCE)),
             val_limit=None
@@ -107,3 +114,16 @@ class TaskSpec:
         """A hash of the resolved task node: any change to the task's definition changes it."""
         resolved: Any = OmegaConf.to_container(self.cfg, resolve=True)
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def missing_role_setting(node: DictConfig, key: str, setting: str) -> str:
+    """Why `<key>.<setting>` is empty: the task has no `hparams` entry for the role of its slot."""
+    role, entry = role_entry(node, key)
+    task = node.get("name", key)
+    if entry is None:
+        roles = sorted(node.get("hparams") or {}) or "no roles"
+        return (
+            f"task `{task}` in slot `{key}` plays role `{role}`, but `hparams:` in conf/task/{task}.yaml "
+            f"has {roles}; add `hparams.{role}` there or set `{key}.{setting}=...` on the command line"
+        )
+    return f"`{key}.{setting}` is empty: set it in conf/task/{task}.yaml (`hparams.{role}.{setting}`)"
