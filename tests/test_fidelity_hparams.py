@@ -80,7 +80,7 @@ def test_the_command_line_still_overrides_a_role_setting() -> None:
     cfg = compose_cfg(["task@target=cosmosqa", "target.dropout=0.3"])
     spec = TaskSpec.from_config(cfg.target, key="target")
     assert (spec.lr, spec.dropout) == (3e-6, 0.3)
-    assert cfg.cell_name.endswith("lr3e-06_do0.3")
+    assert "__lr3e-06_do0.3__" in cfg.cell_name
 
 
 # ----- the demo keeps the recipe it had before the paper's became the default ----------------------
