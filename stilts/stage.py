@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss
+from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.errors import CheckpointError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
@@ -114,12 +115,12 @@ def train_stage(
     head = instantiate(
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
-    if hasattr(head, "bind_encoder"):  # e.g. the MLM decoder, tied to the input embeddings
+    if isinstance(head, BindsEncoder):  # e.g. the MLM decoder, tied to the input embeddings
         head.bind_encoder(encoder)
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
     for metric in metrics.values():
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
-        if hasattr(metric, "bind_references"):
+        if isinstance(metric, BindsReferences):
             metric.bind_references(datamodule.featurized("val"))
     module = TransferModule(
         encoder,

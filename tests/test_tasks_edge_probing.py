@@ -14,7 +14,7 @@ from torchmetrics.classification import BinaryF1Score
 
 from stilts.errors import DataFormatError
 from stilts.models.encoder import load_tokenizer
-from stilts.models.span_heads import SpanClassificationHead
+from stilts.models.span_heads import EdgeProbingHead
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.edge_probing import EdgeProbingFeaturizer, EdgeProbingReader
 from stilts.tasks.ep_converters import ConlluReader, SemEvalHubReader, SemEvalReader, in_train_part
@@ -136,7 +136,7 @@ def test_ep_micro_f1_by_hand() -> None:
 
 
 def test_span_head_predicts_per_target_and_skips_padding() -> None:
-    head = SpanClassificationHead(hidden_size=8, labels=["a", "b", "c"], dropout=0.0, num_spans=2, proj_dim=4)
+    head = EdgeProbingHead(hidden_size=8, labels=["a", "b", "c"], dropout=0.0, num_spans=2, proj_dim=4)
     batch = {
         "span1": torch.tensor([[[1, 2], [2, 4]], [[1, 3], [0, 0]]]),
         "span2": torch.tensor([[[3, 4], [1, 2]], [[2, 3], [0, 0]]]),

@@ -11,9 +11,10 @@ import datasets
 import pytest
 import torch
 
+from stilts.contracts import IGNORE_INDEX as IGNORE
 from stilts.errors import DataFormatError
 from stilts.models.encoder import load_tokenizer
-from stilts.models.span_heads import IGNORE, SpanQAHead, TokenTaggingHead
+from stilts.models.span_heads import SpanQAHead, TokenTaggingHead
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore, TokenAccuracy
 from stilts.tasks.span_qa import QamrReader, SpanQAFeaturizer

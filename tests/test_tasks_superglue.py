@@ -14,7 +14,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryF1Score
 
 from stilts.errors import DataFormatError
-from stilts.models.choice_heads import CandidateScoringHead, SpanClassificationHead, mean_pool_span
+from stilts.models.choice_heads import CandidateScoringHead, MarkedSpanHead, mean_pool_span
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_superglue import GroupExactMatch, RecordScore
@@ -173,7 +173,7 @@ def test_span_head_mean_pools_the_marked_tokens() -> None:
     hidden = torch.arange(2 * 4 * 1, dtype=torch.float).view(2, 4, 1)  # values 0..7
     pooled = mean_pool_span(hidden, torch.tensor([1, 0]), torch.tensor([3, 1]))
     assert pooled.squeeze(-1).tolist() == [1.5, 4.0]  # mean(1, 2); token 0 of example 2 = 4
-    head = SpanClassificationHead(hidden_size=1, labels=["false", "true"], dropout=0.0)
+    head = MarkedSpanHead(hidden_size=1, labels=["false", "true"], dropout=0.0)
     batch = {k: torch.tensor(v) for k, v in {"span1_start": [1, 0], "span1_end": [3, 1]}.items()}
     batch |= {"span2_start": torch.tensor([3, 2]), "span2_end": torch.tensor([4, 4])}
     assert head(hidden, batch).shape == (2, 2)

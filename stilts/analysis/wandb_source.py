@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stilts.analysis.results import PREDICTIONS_FILE, ResultsError, record_row
+from stilts.analysis.records import PREDICTIONS_FILE, ResultsError, record_row
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ def mean_pool_span(hidden: torch.Tensor, start: torch.Tensor, end: torch.Tensor)
     return (hidden * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
 
 
-class SpanClassificationHead(ClassificationHead):
+class MarkedSpanHead(ClassificationHead):
     """Classifies 1 or 2 marked sub-token spans: [first token; mean(span1); mean(span2)] -> linear.
 
     Spans come as `span{k}_start` / `span{k}_end` token positions (end exclusive), projected from

@@ -13,24 +13,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-Batch = dict[str, torch.Tensor]
+from stilts.contracts import NO_LABEL, Batch, Head
 
-
-class Head(nn.Module):
-    """Base class of the heads; see the module docstring for the contract."""
-
-    def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
-        raise NotImplementedError
-
-    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        raise NotImplementedError
-
-    def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-
-    def baseline_predict(self, batch: Batch, majority_label: int) -> dict[str, torch.Tensor] | None:
-        """Predictions of the trivial majority-class model, for the degenerate-run check."""
-        return None
+__all__ = ["Batch", "ClassificationHead", "Head"]
 
 
 class ClassificationHead(Head):
@@ -53,7 +38,7 @@ class ClassificationHead(Head):
         return self.out(self.dropout(hidden[:, 0]))
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return F.cross_entropy(logits.float(), batch["label"], ignore_index=-1)
+        return F.cross_entropy(logits.float(), batch["label"], ignore_index=NO_LABEL)
 
     def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         return {"preds": logits.argmax(-1), "target": batch["label"]}

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from stilts.contracts import IGNORE_INDEX
 from stilts.models.heads import Batch, Head
-from stilts.tasks.masked_lm import IGNORE
 
 
 class MaskedLMHead(Head):
@@ -32,18 +32,18 @@ class MaskedLMHead(Head):
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         if self.embeddings is None:
             raise RuntimeError("MaskedLMHead.bind_encoder was not called")
-        selected = hidden[batch["mlm_labels"] != IGNORE]  # only masked positions need vocab logits
+        selected = hidden[batch["mlm_labels"] != IGNORE_INDEX]  # only masked positions need vocab logits
         state = self.norm(F.gelu(self.dense(self.dropout(selected))))
         return state @ self.embeddings.weight.T + self.bias
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        target = batch["mlm_labels"][batch["mlm_labels"] != IGNORE]
+        target = batch["mlm_labels"][batch["mlm_labels"] != IGNORE_INDEX]
         if target.numel() == 0:
             return logits.sum() * 0.0
         return F.cross_entropy(logits.float(), target)
 
     def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        mask = batch["mlm_labels"] != IGNORE
+        mask = batch["mlm_labels"] != IGNORE_INDEX
         target = batch["mlm_labels"][mask]
         preds = logits.argmax(-1)
         idx = batch["idx"].unsqueeze(1).expand_as(mask)[mask]

@@ -11,10 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from stilts.models.heads import Batch, Head
-
-IGNORE = -100  # label of sub-tokens that are not scored (cross_entropy's default ignore_index)
-UNK_TAG = "<unk>"
+from stilts.contracts import IGNORE_INDEX, UNK_TAG, Batch, Head
 
 
 class SelfAttentiveSpanPooling(nn.Module):
@@ -38,7 +35,7 @@ class SelfAttentiveSpanPooling(nn.Module):
         return torch.einsum("bts,bsd->btd", weights.to(states.dtype), states)
 
 
-class SpanClassificationHead(Head):
+class EdgeProbingHead(Head):
     """Edge-probing head: pool each target's span(s), concatenate, MLP, one sigmoid per label.
 
     jiant v1 trains edge probing as multi-label (independent sigmoids, BCE) even for single-label
@@ -107,14 +104,14 @@ class TokenTaggingHead(Head):
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         return F.cross_entropy(
-            logits.flatten(0, 1).float(), batch["tag_labels"].flatten(), ignore_index=IGNORE
+            logits.flatten(0, 1).float(), batch["tag_labels"].flatten(), ignore_index=IGNORE_INDEX
         )
 
     def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         scores = logits.float()
         if self.unk is not None:
             scores[..., self.unk] = float("-inf")
-        mask = batch["tag_labels"] != IGNORE
+        mask = batch["tag_labels"] != IGNORE_INDEX
         idx = batch["idx"][:, None].expand_as(mask)
         return {"preds": scores.argmax(-1)[mask], "target": batch["tag_labels"][mask], "idx": idx[mask]}
 
@@ -148,7 +145,7 @@ class SpanQAHead(Head):
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         start, end = batch["start_positions"], batch["end_positions"]
-        if bool((start == IGNORE).all()):
+        if bool((start == IGNORE_INDEX).all()):
             return logits.sum() * 0.0  # every answer in the batch was truncated away
         return (F.cross_entropy(logits[..., 0], start) + F.cross_entropy(logits[..., 1], end)) / 2
 

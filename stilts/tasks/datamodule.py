@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from stilts.cache import file_sha256
+from stilts.contracts import ReadsLabelSet
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
 from stilts.tasks.batching import LengthGroupedBatchSampler
 from stilts.tasks.featurizers import Featurizer
@@ -121,7 +122,7 @@ class TaskDataModule(L.LightningDataModule):
         """The sorted label set of the training split (open-ended label sets, e.g. CCG supertags)."""
         source = self.resolved_source()
         reader = instantiate(self.spec.cfg.local if source == "local" else self.spec.cfg.hub)
-        if not hasattr(reader, "label_set"):
+        if not isinstance(reader, ReadsLabelSet):
             raise ConfigError(
                 f"task `{self.spec.name}`: `labels_from_train` needs a {source} reader with `label_set`"
             )

@@ -18,12 +18,11 @@ import datasets
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from stilts.contracts import IGNORE_INDEX
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.featurizers import Batch, Featurizer
 from stilts.tasks.readers import LocalReader, Record, decoded_lines
 from stilts.tasks.values import LabelMap
-
-IGNORE = -100  # label of the positions the loss and the metric skip
 
 
 class TextLinesReader(LocalReader):
@@ -56,7 +55,7 @@ class MaskingCollator(PaddingCollator):
         )
         draw = torch.rand(input_ids.shape, generator=self.generator)
         chosen = (draw < self.probability) & ~special
-        labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE))
+        labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
         action = torch.rand(input_ids.shape, generator=self.generator)
         masked = input_ids.masked_fill(chosen & (action < 0.8), self.ids["mask"])
         random_tokens = torch.randint(self.vocab_size, input_ids.shape, generator=self.generator)

@@ -25,7 +25,8 @@ import datasets
 import torch
 from torchmetrics import Metric
 
-IGNORE = -100
+from stilts.contracts import IGNORE_INDEX
+
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -58,7 +59,7 @@ class TokenAccuracy(Metric):
     full_state_update = False
     higher_is_better = True
 
-    def __init__(self, ignore_index: int = IGNORE, **kwargs: Any) -> None:
+    def __init__(self, ignore_index: int = IGNORE_INDEX, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ignore_index = ignore_index
         self.add_state("correct", default=torch.tensor(0), dist_reduce_fx="sum")

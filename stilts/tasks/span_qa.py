@@ -33,8 +33,8 @@ import datasets
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from stilts.contracts import IGNORE_INDEX
 from stilts.errors import DataFormatError, MissingDataError
-from stilts.models.span_heads import IGNORE
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
@@ -201,7 +201,7 @@ class SpanQAFeaturizer(Featurizer):
             first, last = word_token_bounds(word_char_spans(context), offsets, parts)
             start, end = first[batch["answer_start"][i]], last[batch["answer_end"][i] - 1] - 1
             truncated = start < 0 or end < 0
-            yield encoded, i, parts, (IGNORE, IGNORE) if truncated else (start, end)
+            yield encoded, i, parts, (IGNORE_INDEX, IGNORE_INDEX) if truncated else (start, end)
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
         out: Batch = {
@@ -234,7 +234,7 @@ class SpanQAFeaturizer(Featurizer):
         truncated = 0
         for start in range(0, len(raw), 1000):
             for *_, positions in self._encode(raw[start : start + 1000], tokenizer, max_length):
-                truncated += positions[0] == IGNORE
+                truncated += positions[0] == IGNORE_INDEX
         return {"answers cut by truncation (no loss; scored as wrong)": truncated}
 
     def collator(self, pad_token_id: int) -> PaddingCollator:

@@ -21,8 +21,8 @@ from pathlib import Path
 import datasets
 from transformers import PreTrainedTokenizerBase
 
+from stilts.contracts import IGNORE_INDEX, UNK_TAG
 from stilts.errors import DataFormatError, MissingDataError
-from stilts.models.span_heads import IGNORE, UNK_TAG
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
 from stilts.tasks.readers import LocalReader, Record, decoded_lines
@@ -115,7 +115,7 @@ class TaggingFeaturizer(Featurizer):
 
     version = 1
     keep_columns = ("idx",)
-    pad_values = {"input_ids": -1, "attention_mask": 0, "tag_labels": IGNORE}
+    pad_values = {"input_ids": -1, "attention_mask": 0, "tag_labels": IGNORE_INDEX}
 
     def _encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator:
         encoded = tokenizer(
@@ -152,7 +152,7 @@ class TaggingFeaturizer(Featurizer):
 
 def first_subtoken_labels(tags: Sequence[int], first: Sequence[int], length: int) -> list[int]:
     """Per sub-token labels: each word's tag on its first sub-token, -100 elsewhere."""
-    out = [IGNORE] * length
+    out = [IGNORE_INDEX] * length
     for word, position in enumerate(first):
         if position >= 0:
             out[position] = tags[word]
