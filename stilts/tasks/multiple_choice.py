@@ -126,35 +126,18 @@ class MultipleChoiceCollator:
 
 
 class ChoiceHubReader(HubReader):
-    """A multiple-choice Hub dataset (parquet), canonicalised to `context`/`choices` after loading.
+    """A multiple-choice Hub dataset (parquet), canonicalised to `context`/`choices` after loading by
+    the subclass's `texts` (and `label`, where the raw label needs mapping).
 
-    `fields` maps each raw column the style needs to itself (and `label` to the label column), so the
-    base class checks the columns exist and maps labels; `style` then builds the texts.
-
-    Args:
-        style: `copa` (aps/super_glue copa), `commonsenseqa` (tau/commonsense_qa) or `hellaswag`
-            (Rowan/hellaswag).
-        connectives: COPA's connective per `question` value.
-        **kwargs: `HubReader` arguments.
+    `fields` maps each raw column the subclass needs to itself (and `label` to the label column), so
+    the base class checks the columns exist and maps labels.
     """
 
-    STYLES: ClassVar[tuple[str, ...]] = ("copa", "commonsenseqa", "hellaswag")
+    def texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
+        raise NotImplementedError
 
-    def __init__(self, style: str, connectives: Mapping[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if style not in self.STYLES:
-            raise ValueError(f"style {style!r} is not one of {self.STYLES}")
-        self.style = style
-        self.connectives = dict(connectives or COPA_CONNECTIVES)
-
-    def _texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
-        if self.style == "copa":
-            return copa_texts(
-                row["premise"], row["question"], row["choice1"], row["choice2"], self.connectives
-            )
-        if self.style == "commonsenseqa":
-            return commonsenseqa_texts(row["question"], row["choices"]["text"])
-        return hellaswag_texts(row["ctx_a"], row["ctx_b"], row["endings"])
+    def label(self, row: dict[str, Any], labels: Sequence[str], where: str) -> int:
+        return row["label"]
 
     def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
         raw = super().read(split, labels, cache_dir)
@@ -162,16 +145,50 @@ class ChoiceHubReader(HubReader):
 
         def canonical(row: dict[str, Any]) -> dict[str, Any]:
             try:
-                context, choices = self._texts(row)
+                context, choices = self.texts(row)
             except (KeyError, TypeError, ValueError) as err:
                 raise DataFormatError(where, row["idx"], f"cannot read the record ({err})") from None
-            label = row["label"]
-            if self.style == "commonsenseqa" and label >= 0:
-                # The label indexes A-E; the choice carrying that letter may sit elsewhere.
-                letters = list(row["choices"]["label"])
-                if labels[label] not in letters:
-                    raise DataFormatError(where, row["idx"], f"answerKey {labels[label]} is not a choice")
-                label = letters.index(labels[label])
+            label = self.label(row, labels, where)
             return {"idx": row["idx"], "label": label, "context": context, "choices": choices}
 
         return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} choices")
+
+
+class CopaHubReader(ChoiceHubReader):
+    """aps/super_glue copa.
+
+    Args:
+        connectives: COPA's connective per `question` value.
+        **kwargs: `HubReader` arguments.
+    """
+
+    def __init__(self, connectives: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connectives = dict(connectives or COPA_CONNECTIVES)
+
+    def texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
+        return copa_texts(row["premise"], row["question"], row["choice1"], row["choice2"], self.connectives)
+
+
+class CommonsenseQAHubReader(ChoiceHubReader):
+    """tau/commonsense_qa."""
+
+    def texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
+        return commonsenseqa_texts(row["question"], row["choices"]["text"])
+
+    def label(self, row: dict[str, Any], labels: Sequence[str], where: str) -> int:
+        label = row["label"]
+        if label < 0:
+            return label
+        # The label indexes A-E; the choice carrying that letter may sit elsewhere.
+        letters = list(row["choices"]["label"])
+        if labels[label] not in letters:
+            raise DataFormatError(where, row["idx"], f"answerKey {labels[label]} is not a choice")
+        return letters.index(labels[label])
+
+
+class HellaSwagHubReader(ChoiceHubReader):
+    """Rowan/hellaswag."""
+
+    def texts(self, row: dict[str, Any]) -> tuple[str, list[str]]:
+        return hellaswag_texts(row["ctx_a"], row["ctx_b"], row["endings"])

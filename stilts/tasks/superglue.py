@@ -130,33 +130,37 @@ def wic_record(row: Mapping[str, Any]) -> Record:
 
 
 class SpanJsonlReader(LocalReader):
-    """SuperGLUE WSC or WiC jsonl.
+    """SuperGLUE jsonl of a task with marked spans; subclasses say how a line becomes a record.
 
     Args:
         files: split -> file name(s).
-        style: `wsc` or `wic`.
         label_values: raw label values in the order of the task's labels (`[false, true]`).
         origin: where a user gets the files.
     """
 
-    def __init__(
-        self,
-        files: Mapping[str, str | Sequence[str]],
-        style: str,
-        label_values: Sequence[Any] | None = None,
-        origin: str = "",
-    ) -> None:
-        super().__init__(files, origin, label_values)
-        if style not in ("wsc", "wic"):
-            raise ValueError(f"style {style!r} is not `wsc` or `wic`")
-        self.style = style
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The line's fields as the flat columns `convert` reads (type-checked)."""
+        raise NotImplementedError
 
-    def _flat(self, obj: dict[str, Any]) -> dict[str, Any]:
-        if self.style == "wic":
-            return {
-                **{key: field(obj, key) for key in ("word", "sentence1", "sentence2")},
-                **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
-            }
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        raise NotImplementedError
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = 0
+        for path in paths:
+            for line, obj in json_objects(path):
+                try:
+                    record = self.convert(self.flat(obj))
+                except ValueError as err:
+                    raise DataFormatError(path, line, str(err)) from None
+                yield {"idx": idx, "label": labels(obj.get("label"), path, line), **record}
+                idx += 1
+
+
+class WscJsonlReader(SpanJsonlReader):
+    """SuperGLUE WSC jsonl: `text` and `target: {span1_index, span1_text, span2_index, span2_text}`."""
+
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
         target = field(obj, "target", dict)
         row = {"text": field(obj, "text")}
         for k in (1, 2):
@@ -164,43 +168,51 @@ class SpanJsonlReader(LocalReader):
             row[f"span{k}_text"] = field(target, f"span{k}_text")
         return row
 
-    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
-        idx = 0
-        for path in paths:
-            for line, obj in json_objects(path):
-                try:
-                    row = self._flat(obj)
-                    record = wsc_record(row) if self.style == "wsc" else wic_record(row)
-                except ValueError as err:
-                    raise DataFormatError(path, line, str(err)) from None
-                yield {"idx": idx, "label": labels(obj.get("label"), path, line), **record}
-                idx += 1
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wsc_record(row)
+
+
+class WicJsonlReader(SpanJsonlReader):
+    """SuperGLUE WiC jsonl: `word`, `sentence1/2` and character offsets `start1/end1/start2/end2`."""
+
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{key: field(obj, key) for key in ("word", "sentence1", "sentence2")},
+            **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
+        }
+
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wic_record(row)
 
 
 class SpanHubReader(HubReader):
-    """aps/super_glue `wsc.fixed` / `wic`: flat columns, canonicalised like the jsonl records.
+    """aps/super_glue `wsc.fixed` / `wic`: flat columns, canonicalised like the jsonl records by the
+    subclass's `convert`. `fields` maps the raw columns to themselves."""
 
-    Args:
-        style: `wsc` or `wic`.
-        **kwargs: `HubReader` arguments (`fields` maps the raw columns to themselves).
-    """
-
-    def __init__(self, style: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.style = style
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        raise NotImplementedError
 
     def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
         raw = super().read(split, labels, cache_dir)
         where = f"hub:{self.path}/{self.name or ''}"
-        convert = wsc_record if self.style == "wsc" else wic_record
 
         def canonical(row: dict[str, Any]) -> Record:
             try:
-                return {"idx": row["idx"], "label": row["label"], **convert(row)}
+                return {"idx": row["idx"], "label": row["label"], **self.convert(row)}
             except ValueError as err:
                 raise DataFormatError(where, row["idx"], str(err)) from None
 
         return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} spans")
+
+
+class WscHubReader(SpanHubReader):
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wsc_record(row)
+
+
+class WicHubReader(SpanHubReader):
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wic_record(row)
 
 
 def project_span(
