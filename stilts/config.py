@@ -72,9 +72,16 @@ def role_setting(name: str, *, _parent_: DictConfig) -> Any:
     return None if entry is None else entry.get(name)
 
 
+def unique_names(*lists: str) -> str:
+    """`${stilts_unique:A,B}`: comma-separated names of the lists, each once, in first-seen order
+    (e.g. every task of the paper for the hyperparameter search, where some play two roles)."""
+    names = [name.strip() for joined in lists for name in str(joined).split(",") if name.strip()]
+    return ",".join(dict.fromkeys(names))
+
+
 def register_resolvers() -> None:
     """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}`,
-    `${stilts_role:NAME}` and `${stilts_cell_name:}` resolvable."""
+    `${stilts_role:NAME}`, `${stilts_cell_name:}` and `${stilts_unique:...}` resolvable."""
     from stilts.identity import resolve_cell_name
 
     for name, fn in (
@@ -83,6 +90,7 @@ def register_resolvers() -> None:
         ("stilts_precision", auto_precision),
         ("stilts_role", role_setting),
         ("stilts_cell_name", resolve_cell_name),
+        ("stilts_unique", unique_names),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

@@ -120,6 +120,7 @@ def build_result(
         "intermediate": cfg.intermediate.name,
         "task": spec.name,
         "role": spec.role,
+        "family": spec.cfg.get("family"),
         "restart": int(cfg.restart),
         "seed": seed,
         "model": cfg.model.name,

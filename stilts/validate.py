@@ -88,6 +88,7 @@ def names(value: Any) -> str | None:
 TASK_KEYS: dict[str, Rule] = {
     "name": text,
     "probing": boolean,
+    "family": lambda v: None if v is None or (isinstance(v, str) and v) else "a family name (or null)",
     "origin": anything,
     "labels": anything,
     "labels_from_train": boolean,
@@ -123,7 +124,7 @@ MODEL_KEYS: dict[str, Rule] = {
 # Top-level keys of conf/train.yaml and its config groups.
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
-    "keep_checkpoints save_encoder force cell_name sweep_name stage"
+    "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks"
 ).split()
 MIN_SEEDS = 1
 

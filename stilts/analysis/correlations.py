@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from stilts.analysis.order import order_tasks
 from stilts.analysis.results import BASELINE, finished_full_size
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,6 @@ def correlation_tables(
     `probing_target_*` (probing rows x target columns; Figures 3-5) and `target_target_*`; a table is
     left out when it would have no rows or columns.
     """
-    from stilts.analysis.transfer import order_tasks  # avoid a cycle at import time
 
     scores = score_table(frame, include_baseline)
     roles = finished_full_size(frame).groupby("task")["role"].first()

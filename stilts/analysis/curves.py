@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stilts.analysis.transfer import order_intermediates, order_tasks
+from stilts.analysis.order import order_intermediates, order_tasks
 
 RUN_COLUMNS = [
     "intermediate",

@@ -15,7 +15,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from stilts.analysis.correlations import Correlation
-from stilts.analysis.transfer import AVG_TARGET, BASELINE_COL, task_group
+from stilts.analysis.order import task_group
+from stilts.analysis.transfer import AVG_TARGET, BASELINE_COL
 
 FORMATS = ("png", "pdf")
 DIVERGING = "RdBu"  # red = hurts, blue = helps, white = 0
@@ -31,7 +32,7 @@ def save_figure(fig: Figure, out: Path, stem: str, formats: tuple[str, ...] = FO
 
 
 def group_breaks(index: list[str]) -> list[int]:
-    """Row positions where a new group starts (targets | avg_target | ep_ | se_ | aj_): separator lines."""
+    """Row positions where a new group starts (targets | avg_target | each probing family)."""
     labels = ["avg" if t == AVG_TARGET else task_group(t) for t in index]
     return [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]
 

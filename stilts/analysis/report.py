@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stilts.analysis.order import order_intermediates, order_tasks
 from stilts.analysis.results import BASELINE, finished_full_size
-from stilts.analysis.transfer import order_intermediates, order_tasks
 
 MAX_LISTED = 50  # long lists (a 1,260-cell grid's failures) are cut in the page; the CSVs have them all
 

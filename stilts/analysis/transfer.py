@@ -1,8 +1,9 @@
 """Figure 2: the transfer matrix (intermediate minus baseline, in points) with paired bootstrap CIs.
 
-Rows are tasks grouped target / edge probing (ep_) / SentEval (se_) / acceptability (aj_) in the paper's
-order, with the `avg_target` row after the targets; columns are `baseline` then the intermediate tasks
-in the paper's order, each restricted to what the results hold.
+Rows are tasks grouped by role and family (targets, then each probing family: edge probing, SentEval,
+acceptability; stilts.analysis.order) in the paper's order, with the `avg_target` row after the
+targets; columns are `baseline` then the intermediate tasks in the paper's order, each restricted to
+what the results hold.
 """
 
 from __future__ import annotations
@@ -15,76 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stilts.analysis.order import TARGET, groups_from_results, order_intermediates, order_tasks, task_group
 from stilts.analysis.results import BASELINE, ResultsError, finished_full_size, read_predictions
 
 log = logging.getLogger(__name__)
 
 AVG_TARGET = "avg_target"
 BASELINE_COL = "baseline"
-INTERMEDIATES = [
-    "qamr",
-    "commonsenseqa",
-    "scitail",
-    "cosmosqa",
-    "socialiqa",
-    "ccg",
-    "hellaswag",
-    "qasrl",
-    "sst2",
-    "qqp",
-    "mnli",
-]
-TARGETS = ["cb", "copa", "wsc", "rte", "multirc", "wic", "boolq", "commonsenseqa", "cosmosqa", "record"]
-PROBING = [
-    "ep_pos",
-    "ep_ner",
-    "ep_srl",
-    "ep_coref",
-    "ep_const",
-    "ep_spr1",
-    "ep_spr2",
-    "ep_dpr",
-    "ep_rel",
-    "ep_ud",
-    "se_sentlen",
-    "se_wc",
-    "se_treedepth",
-    "se_topconst",
-    "se_bshift",
-    "se_tense",
-    "se_subjnum",
-    "se_objnum",
-    "se_somo",
-    "se_coordinv",
-    "aj_cola",
-    "aj_wh",
-    "aj_def",
-    "aj_coord",
-    "aj_eos",
-]
-GROUPS = {"ep_": "edge probing", "se_": "SentEval", "aj_": "acceptability"}
-
-
-def task_group(task: str) -> str:
-    """Row group of a task: 'target', 'edge probing', 'SentEval' or 'acceptability'."""
-    return next((name for prefix, name in GROUPS.items() if task.startswith(prefix)), "target")
-
-
-def order_tasks(tasks: list[str]) -> list[str]:
-    """Tasks in the paper's row order (targets, ep_, se_, aj_); unknown ones last in their group."""
-    known = TARGETS + PROBING
-    groups = ["target", *GROUPS.values()]
-
-    def key(task: str) -> tuple[int, int, str]:
-        return groups.index(task_group(task)), known.index(task) if task in known else len(known), task
-
-    return sorted(set(tasks), key=key)
-
-
-def order_intermediates(names: list[str]) -> list[str]:
-    """Intermediate tasks in the paper's column order; unknown ones after, alphabetically."""
-    rank = {name: i for i, name in enumerate(INTERMEDIATES)}
-    return sorted(set(names) - {BASELINE}, key=lambda n: (rank.get(n, len(rank)), n))
 
 
 def with_avg_target(matrix: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
@@ -126,10 +64,10 @@ def transfer_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     cols = order_intermediates(list(means.columns))
     matrix = means[cols].sub(base, axis=0)
     matrix.insert(0, BASELINE_COL, base)
-    matrix = matrix.loc[order_tasks(list(matrix.index))]
+    groups = groups_from_results(finished_full_size(frame))
+    matrix = matrix.loc[order_tasks(list(matrix.index), groups)]
     matrix.index.name, matrix.columns.name = "task", None
-    roles = finished_full_size(frame).groupby("task")["role"].first()
-    return with_avg_target(matrix, [t for t in matrix.index if roles.get(t) == "target"])
+    return with_avg_target(matrix, [t for t in matrix.index if groups.get(t) == TARGET])
 
 
 def load_paper_matrix(path: str | Path) -> pd.DataFrame:
@@ -145,7 +83,7 @@ def load_paper_matrix(path: str | Path) -> pd.DataFrame:
     rows = order_tasks([t for t in table.index if t != AVG_TARGET])
     matrix = table.loc[rows, cols].astype(float)
     if AVG_TARGET in table.index:  # keep the paper's own printed average rather than recomputing it
-        targets = [t for t in rows if task_group(t) == "target"]
+        targets = [t for t in rows if task_group(t) == TARGET]
         rest = [t for t in rows if t not in targets]
         matrix = pd.concat(
             [matrix.loc[targets], table.loc[[AVG_TARGET], cols].astype(float), matrix.loc[rest]]

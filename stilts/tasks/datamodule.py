@@ -6,6 +6,7 @@ import logging
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import datasets
 import lightning as L
@@ -76,6 +77,11 @@ class TaskDataModule(L.LightningDataModule):
         self.full_validation = False
 
     # ----- reading -----------------------------------------------------------------------------
+    def local_reader(self) -> Any:
+        """The task's local reader; it gets the task's `origin` (where users get the files) to name in
+        its messages, so task yamls need not repeat it."""
+        return instantiate(self.spec.cfg.local, origin=self.spec.cfg.get("origin") or "")
+
     def resolved_source(self) -> str:
         """`local` or `hub`, after resolving `auto`; says where it looked when neither is usable."""
         has_local = self.spec.cfg.get("local") is not None
@@ -121,7 +127,7 @@ class TaskDataModule(L.LightningDataModule):
     def _train_labels(self) -> list[str]:
         """The sorted label set of the training split (open-ended label sets, e.g. CCG supertags)."""
         source = self.resolved_source()
-        reader = instantiate(self.spec.cfg.local if source == "local" else self.spec.cfg.hub)
+        reader = self.local_reader() if source == "local" else instantiate(self.spec.cfg.hub)
         if not isinstance(reader, ReadsLabelSet):
             raise ConfigError(
                 f"task `{self.spec.name}`: `labels_from_train` needs a {source} reader with `label_set`"
@@ -134,7 +140,7 @@ class TaskDataModule(L.LightningDataModule):
     def read_split(self, split: str) -> datasets.Dataset:
         """The canonical records of one split (`train`, `val` or `test`)."""
         if self.resolved_source() == "local":
-            reader = instantiate(self.spec.cfg.local)
+            reader = self.local_reader()
             return reader.read(self.task_dir, split, self.spec.labels, self.cache_dir)
         reader = instantiate(self.spec.cfg.hub)
         try:
@@ -151,12 +157,12 @@ class TaskDataModule(L.LightningDataModule):
         """Records the local reader leaves out of a split by design, counted (none for the Hub)."""
         if self.resolved_source() != "local":
             return {}
-        return instantiate(self.spec.cfg.local).skipped(self.task_dir, split)
+        return self.local_reader().skipped(self.task_dir, split)
 
     def where(self, split: str) -> str:
         """The files (local) or the Hub dataset (hub) of a split, for messages."""
         if self.resolved_source() == "local":
-            reader = instantiate(self.spec.cfg.local)
+            reader = self.local_reader()
             return ", ".join(str(p) for p in reader.split_paths(self.task_dir, split))
         return f"hub:{self.spec.cfg.hub.path}/{self.spec.cfg.hub.get('name') or ''}"
 
@@ -184,7 +190,7 @@ class TaskDataModule(L.LightningDataModule):
     def data_fingerprint(self, split: str) -> str:
         """A content hash of a split's data: the files' bytes (local) or the Hub dataset's fingerprint."""
         if self.resolved_source() == "local":
-            reader = instantiate(self.spec.cfg.local)
+            reader = self.local_reader()
             paths = reader.split_paths(self.task_dir, split)
             return ",".join(f"{p.name}:{file_sha256(p)}" for p in paths)
         return self.read_split(split)._fingerprint
