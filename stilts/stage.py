@@ -3,6 +3,7 @@ then the best checkpoint evaluated on the full dev set."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss
@@ -83,10 +84,24 @@ def make_datamodule(
     )
 
 
-def _set_stage_node(cfg: DictConfig, spec: TaskSpec, role: str, stage_dir: Path) -> None:
-    """Fill `cfg.stage`, which the logger and callback configs interpolate."""
-    with open_dict(cfg):
-        cfg.stage = {"role": role, "task": spec.name, "dir": str(stage_dir), "patience": spec.patience}
+@dataclass(frozen=True)
+class StageContext:
+    """The run-time facts of one stage that the logger and callback configs interpolate as
+    `${stage.<field>}` (conf/callbacks/, conf/logger/)."""
+
+    role: str
+    task: str
+    seed: int
+    dir: str
+    patience: int
+
+
+def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
+    """A copy of the cell's config with `stage` filled from `context`, to instantiate the stage's
+    callbacks and logger from; the cell's own config is never written to."""
+    view = OmegaConf.merge(cfg, {"stage": dataclasses.asdict(context)})
+    assert isinstance(view, DictConfig)
+    return view
 
 
 def train_stage(
@@ -138,13 +153,13 @@ def train_stage(
     steps_per_epoch = len(datamodule.train_dataloader())
     # Validate at the task's interval, but at least once an epoch so small data still gets checked.
     val_interval = max(1, min(spec.val_interval, steps_per_epoch))
-    _set_stage_node(cfg, spec, role, stage_dir)
-    callbacks = [instantiate(node) for node in (cfg.callbacks or {}).values() if node is not None]
+    view = stage_view(cfg, StageContext(role, spec.name, seed, str(stage_dir), spec.patience))
+    callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
     non_finite = NonFiniteLoss()
     callbacks += [ExactResume(), non_finite]
-    logger = instantiate(cfg.logger) if cfg.get("logger") and cfg.logger.get("_target_") else False
+    logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
     if logger:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
     try:
         trainer: L.Trainer = instantiate(
             cfg.trainer,
