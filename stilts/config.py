@@ -61,14 +61,18 @@ def role_entry(task: DictConfig, slot: str) -> tuple[str, DictConfig | None]:
     return role, next(iter(table.values())) if len(table) == 1 else None
 
 
-def role_setting(name: str, *, _parent_: DictConfig) -> Any:
+def role_setting(name: str, *, _parent_: DictConfig, _root_: DictConfig) -> Any:
     """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
-    node's slot plays, from the node's `hparams.<role>` (the paper chose them per task and role).
+    node's slot plays: from `selected_hparams.<task>.<role>` (written by stilts-select-hparams) when
+    it has one, else from the node's `hparams.<role>` (the paper chose them per task and role).
 
     None when the task has no setting for that role: `TaskSpec.from_config` then names the key and
     the fix (an error raised here would surface inside Hydra's run-dir set-up as a traceback).
     """
-    _, entry = role_entry(_parent_, str(_parent_._key()))
+    role, entry = role_entry(_parent_, str(_parent_._key()))
+    selected = (_root_.get("selected_hparams") or {}).get(str(_parent_.get("name")), None) or {}
+    if name in (selected.get(role) or {}):
+        return selected[role][name]
     return None if entry is None else entry.get(name)
 
 

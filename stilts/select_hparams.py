@@ -1,12 +1,14 @@
 """`stilts-select-hparams`: pick each task's best lr x dropout point from a finished sweep.
 
-    stilts-select-hparams multirun/hparam_sweep            # show the best point per task
-    stilts-select-hparams multirun/hparam_sweep --write    # write it into conf/task/<task>.yaml
+    stilts-select-hparams multirun/hparam_sweep                          # show the best point per task
+    stilts-select-hparams multirun/hparam_sweep --write stilts_conf      # write them as a config
+    stilts-train -m experiment=paper_grid selected_hparams=hparam_sweep hydra.searchpath=[file://stilts_conf]
 
 The best point has the highest mean `main` over its finished runs (ties: the larger learning rate
-first, as listed in the paper's grid). `--write` rewrites lr and dropout in the task yaml's
-`hparams:` entry of the role the sweep trained it in (`target`, or the task's only role), and leaves
-a comment naming the sweep.
+first, as listed in the paper's grid). `--write DIR` writes the points to
+`DIR/selected_hparams/<sweep name>.yaml`, by task and role (`target`, or the task's only role in its
+yaml); selecting that file (`selected_hparams=<sweep name>`, with DIR on Hydra's search path) makes
+them win over the task yamls' own `hparams`. The task yamls are never edited.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
+
+from omegaconf import OmegaConf
 
 from stilts.config import CONF_DIR
 
@@ -30,6 +34,8 @@ def best_points(sweep_dir: Path) -> dict[str, tuple[Point, float, int]]:
     """Task -> (best (lr, dropout), its mean main score, number of runs) over finished results."""
     scores: dict[str, dict[Point, list[float]]] = defaultdict(lambda: defaultdict(list))
     for path in sweep_dir.rglob("result.json"):
+        if any(part.startswith(".") for part in path.relative_to(sweep_dir).parts):
+            continue  # superseded runs
         result = json.loads(path.read_text())
         if result.get("status") != "finished" or result.get("intermediate") != "none":
             continue
@@ -42,34 +48,42 @@ def best_points(sweep_dir: Path) -> dict[str, tuple[Point, float, int]]:
     return best
 
 
-ROLE_LINE = re.compile(r"^  (intermediate|target|probing): \{(.*)\}.*$", re.MULTILINE)
+def selected_role(task: str, conf_dir: Path = CONF_DIR) -> str:
+    """The role a sweep's point is for: `target` (or `probing`) when the task yaml has it, else the
+    yaml's only role (e.g. `intermediate` for an intermediate-only task trained alone)."""
+    path = conf_dir / "task" / f"{task}.yaml"
+    roles = list((OmegaConf.load(path).get("hparams") or {}).keys()) if path.is_file() else []
+    for role in ("target", "probing"):
+        if role in roles:
+            return role
+    return roles[0] if len(roles) == 1 else "target"
 
 
-def write_point(task_yaml: Path, point: Point, source: Path) -> None:
-    """Rewrite lr and dropout of the yaml's `hparams.target` line (or its only role's line), keeping
-    everything else as it was."""
-    text = task_yaml.read_text()
-    lines = {match.group(1): match for match in ROLE_LINE.finditer(text)}
-    if not lines:
-        raise KeyError(f"{task_yaml}: no `hparams:` role line (`  target: {{lr: ..., ...}}`) to replace")
-    match = lines.get("target") or (next(iter(lines.values())) if len(lines) == 1 else None)
-    if match is None:
-        raise KeyError(f"{task_yaml}: `hparams:` has {sorted(lines)} but no `target` line")
-    fields = match.group(2)
-    for key, value in (("lr", point[0]), ("dropout", point[1])):
-        fields, count = re.subn(rf"\b{key}: [^,}}]+", f"{key}: {value!r}", fields, count=1)
-        if not count:
-            raise KeyError(f"{task_yaml}: the `{match.group(1)}` line has no `{key}:`")
-    line = f"  {match.group(1)}: {{{fields}}}  # selected by stilts-select-hparams from {source}"
-    task_yaml.write_text(text[: match.start()] + line + text[match.end() :])
+def write_selection(best: dict[str, tuple[Point, float, int]], sweep_dir: Path, out_dir: Path) -> Path:
+    """Write the points as `out_dir/selected_hparams/<sweep name>.yaml` and return its path."""
+    table = {
+        task: {selected_role(task): {"lr": lr, "dropout": dropout}}
+        for task, ((lr, dropout), _, _) in sorted(best.items())
+    }
+    path = out_dir / "selected_hparams" / f"{sweep_dir.resolve().name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = time.strftime("%Y-%m-%d %H:%M")
+    header = (
+        f"# Written by stilts-select-hparams from {sweep_dir.resolve()} on {written}:\n"
+        "# each task's best lr x dropout point (highest mean `main`), by role. Select it with\n"
+        f"# `selected_hparams={path.stem} hydra.searchpath=[file://{out_dir.resolve()}]`.\n"
+    )
+    path.write_text(header + OmegaConf.to_yaml(OmegaConf.create(table)))
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(prog="stilts-select-hparams", description=__doc__.split("\n")[0])
     parser.add_argument("sweep_dir", type=Path)
-    parser.add_argument("--write", action="store_true", help="write the points into the task yamls")
-    parser.add_argument("--conf-dir", type=Path, default=CONF_DIR, help="the conf/ folder to edit")
+    parser.add_argument(
+        "--write", type=Path, metavar="DIR", help="write the points to DIR/selected_hparams/<sweep>.yaml"
+    )
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         log.error("stilts-select-hparams: %s is not a folder", args.sweep_dir)
@@ -80,8 +94,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     for task, ((lr, dropout), score, runs) in sorted(best.items()):
         sys.stdout.write(f"{task:15s} lr {lr:g}  dropout {dropout:g}  mean main {score:.4f} ({runs} runs)\n")
-        if args.write:
-            write_point(args.conf_dir / "task" / f"{task}.yaml", (lr, dropout), args.sweep_dir)
+    if args.write:
+        path = write_selection(best, args.sweep_dir, args.write)
+        sys.stdout.write(
+            f"wrote {path}; use it with: selected_hparams={path.stem} "
+            f"hydra.searchpath=[file://{args.write.resolve()}]\n"
+        )
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ MODEL_KEYS: dict[str, Rule] = {
 # Top-level keys of conf/train.yaml and its config groups.
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
-    "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks"
+    "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams"
 ).split()
 MIN_SEEDS = 1
 

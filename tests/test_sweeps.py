@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from stilts.plan import plan, summary
-from tests.helpers import FIXTURES, REPO, cli, tiny_overrides
+from stilts.tasks.spec import TaskSpec
+from tests.helpers import FIXTURES, REPO, cli, compose_cfg, tiny_overrides
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 
@@ -98,8 +99,7 @@ def test_plan_narrows_an_axis_from_the_command_line() -> None:
     assert summary(jobs).startswith("11 intermediate trainings")
 
 
-def test_select_hparams_writes_the_best_point_into_the_task_yaml(tmp_path) -> None:
-    from stilts.config import CONF_DIR
+def test_select_hparams_writes_a_selection_that_wins_over_the_task_yaml(tmp_path) -> None:
     from stilts.select_hparams import best_points, main
 
     sweep_dir = tmp_path / "hparam_sweep"
@@ -117,12 +117,19 @@ def test_select_hparams_writes_the_best_point_into_the_task_yaml(tmp_path) -> No
         }
         (cell / "result.json").write_text(json.dumps(result))
     assert best_points(sweep_dir) == {"rte": ((1e-5, 0.1), pytest.approx(0.75), 2)}
-    conf = tmp_path / "conf"
-    shutil.copytree(CONF_DIR / "task", conf / "task")
-    main([str(sweep_dir), "--write", "--conf-dir", str(conf)])
-    text = (conf / "task" / "rte.yaml").read_text()
-    assert "\n  target: {lr: 1e-05, dropout: 0.1, batch_size: 4}  # selected by" in text
-    assert "val_interval: 625" in text  # the rest is untouched
+    main([str(sweep_dir), "--write", str(tmp_path / "mine")])
+    written = tmp_path / "mine" / "selected_hparams" / "hparam_sweep.yaml"
+    assert "rte:\n  target:\n    lr: 1.0e-05\n    dropout: 0.1\n" in written.read_text()
+    search = f"hydra.searchpath=[file://{tmp_path / 'mine'}]"
+    chosen = compose_cfg(["task@target=rte", "selected_hparams=hparam_sweep", search])
+    spec = TaskSpec.from_config(chosen.target, key="target")
+    assert (spec.lr, spec.dropout, spec.batch_size) == (1e-5, 0.1, 4)  # rte's own yaml: 5e-6, 0.2, 4
+    default = TaskSpec.from_config(compose_cfg(["task@target=rte", search]).target, key="target")
+    assert (default.lr, default.dropout) == (5e-6, 0.2)
+    other = TaskSpec.from_config(
+        compose_cfg(["task@target=cb", "selected_hparams=hparam_sweep", search]).target
+    )
+    assert (other.lr, other.dropout) == (1e-5, 0.2)  # cb is not in the selection: its yaml's point 2
 
 
 @pytest.mark.slow
