@@ -1,7 +1,8 @@
 """`stilts-plan`: what a sweep will run and what is already done, without training anything.
 
     stilts-plan experiment=paper_grid
-    stilts-plan experiment=paper_grid task@target=rte,cb restart=0 --list
+    stilts-plan experiment=paper_grid task@target=rte,cb restart=0 --list   # each cell's stages:
+        lr, dropout, batch size, epochs, validation interval and seed, as stilts-train will use them
 
 The sweep is expanded exactly as Hydra's basic sweeper expands `stilts-train -m` with the same
 arguments (the experiment's `hydra.sweeper.params`, then the command line's overrides). Each job is
@@ -44,6 +45,7 @@ class Job:
     status: str  # one of STATUSES
     run_dir: Path | None = None
     note: str = ""
+    stages: tuple[str, ...] = ()  # per stage: task, role and its training settings (--list)
 
     @property
     def needs_intermediate(self) -> tuple[str, ...] | None:
@@ -83,20 +85,39 @@ def job_status(overrides: list[str]) -> Job:
     job = tuple(overrides)
     try:
         check_config(_plain(cfg))
+        stages = stage_settings(_plain(cfg))
     except StiltsError as err:
         return Job(job, "invalid", run_dir, str(err))
     result = read_record(run_dir / RESULT)
     if result is None:
-        return Job(job, "to run", run_dir)
+        return Job(job, "to run", run_dir, stages=stages)
     try:
         identity = prepare_cell(_plain(cfg), _tokenizer(OmegaConf.to_yaml(cfg.model, resolve=True))).identity
     except StiltsError as err:
         return Job(job, "to run", run_dir, f"cannot be checked: {err}")
     if finished_result(run_dir, identity.digest) is not None:
-        return Job(job, "finished", run_dir)
+        return Job(job, "finished", run_dir, stages=stages)
     if result.get("status") == "failed":
-        return Job(job, "failed", run_dir, str(result.get("error")))
-    return Job(job, "to run", run_dir, "its result is of other data or settings; it will be rerun")
+        return Job(job, "failed", run_dir, str(result.get("error")), stages)
+    return Job(job, "to run", run_dir, "its result is of other data or settings; it will be rerun", stages)
+
+
+def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
+    """What each stage of the cell trains with, as `stilts-train` would (for `--list`)."""
+    from stilts.identity import stage_seed
+    from stilts.tasks.spec import NO_TASK, TaskSpec
+
+    stages = []
+    for slot in ("intermediate", "target"):
+        if cfg[slot].get("name") == NO_TASK:
+            continue
+        spec = TaskSpec.from_config(cfg[slot], key=slot)
+        role = "intermediate" if slot == "intermediate" else spec.role
+        stages.append(
+            f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
+            f"epochs {spec.max_epochs} val every {spec.val_interval} seed {stage_seed(cfg, role)}"
+        )
+    return tuple(stages)
 
 
 def _plain(cfg: DictConfig) -> DictConfig:
@@ -105,14 +126,16 @@ def _plain(cfg: DictConfig) -> DictConfig:
     return node
 
 
-def plan(arguments: list[str]) -> list[Job]:
+def plan(arguments: list[str], detailed: bool = False) -> list[Job]:
     """Every job of the sweep `arguments` describe, with its status. Jobs are composed (to name their
-    run dirs and check their results) only when the sweep folder holds runs: a fresh sweep is all
-    "to run", and its configs are checked when each job starts."""
+    run dirs, check their results and, when `detailed`, list their stages' settings) only when the
+    sweep folder holds runs or `detailed` is set: otherwise a fresh sweep is all "to run", and its
+    configs are checked when each job starts."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         jobs, sweep_dir = expand(arguments)
-        if not sweep_dir.is_dir() or not any(p.is_dir() for p in sweep_dir.iterdir()):
+        fresh = not sweep_dir.is_dir() or not any(p.is_dir() for p in sweep_dir.iterdir())
+        if fresh and not detailed:
             return [Job(tuple(o), "to run") for o in jobs]
         return [job_status(o) for o in tqdm(jobs, desc="checking cells", unit="cell", disable=len(jobs) < 50)]
 
@@ -137,7 +160,7 @@ def main() -> None:
         return
     arguments = [a for a in sys.argv[1:] if a != "--list"]
     try:
-        jobs = plan(arguments)
+        jobs = plan(arguments, detailed="--list" in sys.argv)
     except Exception as err:  # noqa: BLE001 - a plan error is a config error: say it plainly
         log.error("stilts-plan: %s", err)
         sys.exit(2)
@@ -145,6 +168,8 @@ def main() -> None:
         for job in jobs:
             note = f"  ({job.note})" if job.note else ""
             sys.stdout.write(f"{job.status:9s} {' '.join(job.overrides)}{note}\n")
+            for stage in job.stages:
+                sys.stdout.write(f"          {stage}\n")
     sys.stdout.write(summary(jobs) + "\n")
 
 
