@@ -1,4 +1,17 @@
-"""The shared encoder (any `transformers.AutoModel`, SDPA attention) and its tokenizer."""
+"""The shared encoder (any `transformers.AutoModel`, SDPA attention by default) and its tokenizer.
+
+A model config (conf/model/) names where each part comes from:
+
+- `pretrained`: the Hub id or folder of the pretrained encoder (weights, config and tokenizer);
+- `tokenizer`: another tokenizer (null: the one of `pretrained`);
+- `architecture`: the config.json to build a randomly initialised encoder from when `random_init` is
+  true (null: the one of `pretrained`);
+- `attn_implementation`: `sdpa` (default), `eager`, or `flash_attention_2` where flash-attn is installed.
+
+`tokenizer` and `architecture` take a folder, a Hub id, or the name of a folder shipped under
+stilts/assets (`roberta_large`, `tiny_roberta`, ...), so random-initialised runs of the real
+architectures need no Hub: `model=roberta_large model.random_init=true model.tokenizer=tiny_roberta`.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +22,87 @@ from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from stilts.config import asset_path
 from stilts.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# Config attributes that carry dropout in the architectures stilts uses (BERT, RoBERTa, MiniLM, ...).
-DROPOUT_ATTRIBUTES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
+# Config attributes that carry dropout in the architectures stilts uses: BERT, RoBERTa, MiniLM and
+# DeBERTa (hidden + attention), ModernBERT (attention, embedding, MLP).
+DROPOUT_ATTRIBUTES = (
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "dropout",
+    "attention_dropout",
+    "embedding_dropout",
+    "mlp_dropout",
+)
+
+
+def resolve_source(name: str) -> str:
+    """A folder shipped under stilts/assets when `name` names one, else `name` (a folder or Hub id)."""
+    shipped = Path(asset_path(name))
+    return str(shipped) if "/" not in name and shipped.is_dir() else name
 
 
 def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
     """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens)."""
-    tokenizer = AutoTokenizer.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    key = "model.tokenizer" if model_cfg.get("tokenizer") else "model.pretrained"
+    source = resolve_source(str(model_cfg.get("tokenizer") or model_cfg.pretrained))
+    revision = None if model_cfg.get("tokenizer") else model_cfg.get("revision")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+    except OSError as err:  # not a folder, and the Hub unreachable or the id unknown
+        raise ConfigError(
+            f"`{key}` {source}: no tokenizer could be loaded ({str(err).splitlines()[0]}); give a local "
+            f"folder, a Hub id reachable from here, or a name under stilts/assets (e.g. tiny_roberta)"
+        ) from err
     if not tokenizer.is_fast:
-        raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: stilts needs a fast tokenizer")
+        raise ConfigError(f"`{key}` {source}: stilts needs a fast tokenizer")
     return tokenizer
+
+
+def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
+    """The encoder's config and the key it came from (`model.architecture` for random-initialised
+    encoders that name one, else `model.pretrained`)."""
+    random_init = model_cfg.get("random_init", False)
+    key = "model.architecture" if random_init and model_cfg.get("architecture") else "model.pretrained"
+    source = resolve_source(str(model_cfg.architecture if key == "model.architecture" else model_cfg.pretrained))
+    revision = None if key == "model.architecture" else model_cfg.get("revision")
+    try:
+        return key, AutoConfig.from_pretrained(source, revision=revision)
+    except OSError as err:
+        raise ConfigError(
+            f"`{key}` {source}: no config.json could be loaded ({str(err).splitlines()[0]}); offline, "
+            f"use `model.random_init=true` with a shipped architecture (roberta_base, roberta_large)"
+        ) from err
 
 
 def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = None) -> PreTrainedModel:
     """The encoder with `dropout` as its hidden and attention dropout.
 
-    `model.random_init: true` builds the architecture from the folder's config with fresh weights
-    (the `tiny` model); otherwise the pretrained weights are loaded.
+    `model.random_init: true` builds the architecture from its config with fresh weights (the `tiny`
+    models, and smoke runs of the real architectures); otherwise the pretrained weights are loaded.
     """
-    config = AutoConfig.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    key, config = _config(model_cfg)
     touched = [attr for attr in DROPOUT_ATTRIBUTES if hasattr(config, attr)]
     if not touched:
-        raise ConfigError(f"`model.pretrained` {model_cfg.pretrained}: no dropout attribute to set")
+        raise ConfigError(f"`{key}` {config.name_or_path}: no dropout attribute to set")
     for attr in touched:
         setattr(config, attr, dropout)
-    kwargs = OmegaConf.to_container(model_cfg.get("kwargs") or {}, resolve=True)
+    node = model_cfg.get("kwargs")
+    kwargs = OmegaConf.to_container(node, resolve=True) if node else {}
+    # DeBERTa has no SDPA path (its disentangled attention adds relative-position scores): its model
+    # config says `eager`.
+    attn = model_cfg.get("attn_implementation") or "sdpa"
     if model_cfg.get("random_init", False):
-        encoder = AutoModel.from_config(config, attn_implementation="sdpa", **kwargs)
+        encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
     else:
         encoder = AutoModel.from_pretrained(
             model_cfg.pretrained,
             config=config,
             revision=model_cfg.get("revision"),
-            attn_implementation="sdpa",
+            attn_implementation=attn,
             **kwargs,
         )
     # Weights of an earlier stilts stage: `weights` (the intermediate encoder) or, without it,
