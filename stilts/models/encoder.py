@@ -65,10 +65,11 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
 def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
     """The encoder's config and the key it came from (`model.architecture` for random-initialised
     encoders that name one, else `model.pretrained`)."""
-    random_init = model_cfg.get("random_init", False)
-    key = "model.architecture" if random_init and model_cfg.get("architecture") else "model.pretrained"
-    source = resolve_source(str(model_cfg.architecture if key == "model.architecture" else model_cfg.pretrained))
-    revision = None if key == "model.architecture" else model_cfg.get("revision")
+    if model_cfg.get("random_init", False) and model_cfg.get("architecture"):
+        key, source, revision = "model.architecture", str(model_cfg.architecture), None
+    else:
+        key, source, revision = "model.pretrained", str(model_cfg.pretrained), model_cfg.get("revision")
+    source = resolve_source(source)
     try:
         return key, AutoConfig.from_pretrained(source, revision=revision)
     except OSError as err:
