@@ -246,7 +246,8 @@ def measure(setting: PathSetting, root: Path, peak_flops: float | None = None) -
     on_cuda = setting.accelerator == "gpu"
     device_name = torch.cuda.get_device_name() if on_cuda else "cpu"
     peak = peak_flops or (bf16_peak_flops(device_name) if on_cuda else None)
-    probe = build_module(cfg, spec, setting.seed)
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        probe = build_module(cfg, spec, setting.seed)
     config = probe.encoder.config
     params, layers, hidden = matmul_parameters(probe), config.num_hidden_layers, config.hidden_size
     total_params = sum(p.numel() for p in probe.parameters())
