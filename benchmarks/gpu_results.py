@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "benchmarks" / "gpu_results.json"
 TIMEOUT_RC = 124  # what `timeout` returns when it kills a step
@@ -76,8 +78,14 @@ def sweep_outcome(sweep_dir: Path) -> dict[str, Any]:
     for result in sorted(sweep_dir.glob("*/result.json")):
         record_ = json.loads(result.read_text())
         cells[result.parent.name] = {
-            key: record_.get(key) for key in ("status", "main", "steps", "task", "intermediate", "trainer")
+            key: record_.get(key) for key in ("status", "main", "steps", "task", "intermediate")
         }
+        composed = result.parent / ".hydra" / "config.yaml"  # the cell's config as Hydra composed it
+        if composed.is_file():
+            trainer = OmegaConf.load(composed).trainer
+            cells[result.parent.name]["trainer"] = {
+                key: trainer.get(key) for key in ("accelerator", "devices", "strategy", "precision")
+            }
     summary = sweep_dir / "summary.json"
     return {"cells": cells, "summary": json.loads(summary.read_text()) if summary.is_file() else None}
 
