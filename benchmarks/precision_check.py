@@ -3,9 +3,13 @@
 One small cell, trained twice from the same seed on the same batches: the tiny RoBERTa (random init) on
 `demo_tense` (past or present tense, from the demo grammar: learnable from scratch in a few hundred
 steps), once with `trainer.precision=bf16-mixed` and once with `32-true`, plus a second fp32 restart
-(another seed) to show how far seeds alone move the score. The check passes when both precisions learn
-the task (dev accuracy >= `--floor`, far above chance 0.5) and their dev scores differ by at most
-`--tolerance` (BENCHMARKS.md says why 0.03). Writes every score to `--out`.
+(another seed) to show how far seeds alone move the score. One epoch of 4,000 examples leaves the task
+unsaturated (dev accuracy about 0.85 on CPU), so a precision problem shows in the score. The check passes
+when both precisions learn (dev accuracy >= `--floor` 0.75; chance is 0.5) and their dev scores differ
+by at most `--tolerance` 0.05: two independent runs on the 400 dev examples at accuracy 0.85 differ by
+a standard deviation of sqrt(2 x 0.85 x 0.15 / 400) = 0.025, so 0.05 (20 examples) is exceeded with
+at most 5% chance even if bf16 rounding made the runs as different as two seeds, while a broken precision
+path (chance level, or a model that learnt little) fails. Writes every score to `--out`.
 """
 
 from __future__ import annotations
@@ -91,9 +95,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--task", default="demo_tense", help="a demo task (conf/task/demo_*.yaml)")
     parser.add_argument("--accelerator", choices=("gpu", "cpu"), default="gpu")
     parser.add_argument("--examples", type=int, default=4000, help="training examples")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--tolerance", type=float, default=0.03, help="largest |bf16 - fp32| dev accuracy")
-    parser.add_argument("--floor", type=float, default=0.8, help="lowest dev accuracy that counts as learnt")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--tolerance", type=float, default=0.05, help="largest |bf16 - fp32| dev accuracy")
+    parser.add_argument("--floor", type=float, default=0.75, help="lowest dev accuracy that counts as learnt")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="stilts-precision-") as tmp:
