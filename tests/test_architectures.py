@@ -17,8 +17,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
-from stilts.models.encoder import build_encoder, load_tokenizer
+from stilts.models.encoder import build_encoder, load_tokenizer, resolve_source
 from stilts.models.module import TransferModule
 from stilts.pipeline import run_cell
 from stilts.tasks.datamodule import TaskDataModule
@@ -246,3 +247,12 @@ def test_unreachable_sources_name_their_key() -> None:
     cfg = compose_cfg(["model=roberta_large", "model.tokenizer=/nonexistent/tokenizer"])
     with pytest.raises(ConfigError, match="model.tokenizer"):
         load_tokenizer(cfg.model)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))
+def test_every_model_config_names_its_parts(name: str) -> None:
+    node = model_node(name)
+    assert node.name == name and node.attn_implementation in ("sdpa", "eager")
+    assert {"pretrained", "tokenizer", "architecture", "random_init"} <= set(node)
+    if node.architecture:  # a shipped architecture: random-init runs need no Hub
+        assert (Path(resolve_source(node.architecture)) / "config.json").is_file()
