@@ -36,6 +36,7 @@ has_gpu_hardware() {
 
 PY=""
 if [ -n "${STILTS_PYTHON:-}" ]; then
+    STILTS_PYTHON=$(command -v "$STILTS_PYTHON" || echo "$STILTS_PYTHON")  # a name on PATH, or a path
     sees_cuda "$STILTS_PYTHON" && PY=$STILTS_PYTHON
 else
     for candidate in .venv-gpu/bin/python .venv/bin/python; do

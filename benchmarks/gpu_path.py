@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import logging
 import tempfile
@@ -260,6 +261,7 @@ def measure(setting: PathSetting, root: Path, peak_flops: float | None = None) -
         "matmul_parameters": params,
     }
     for name, runner in (("stilts", run_stilts), ("raw", run_raw)):
+        gc.collect()  # the previous runner's trainer and module hold reference cycles
         if on_cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
