@@ -21,7 +21,6 @@ import gc
 import json
 import logging
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from torch.utils.data import DataLoader
 from benchmarks.peaks import bf16_peak_flops
 from benchmarks.runners import always_added_callbacks, build_module
 from benchmarks.synthetic import Lengths, write_rte
+from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.models.encoder import load_tokenizer
 from stilts.models.module import NO_DECAY, fusable
@@ -59,35 +59,6 @@ class PathSetting:
     accelerator: str = "gpu"  # `gpu` (conf/trainer/gpu.yaml) or `cpu` (conf/trainer/cpu.yaml)
     precision: str = "bf16-mixed"  # Lightning's precision; the raw loop autocasts to the same dtype
     seed: int = 0
-
-
-class Tally:
-    """Real and computed tokens and attention work of the timed batches, kept on the device (adding a
-    tensor launches no sync), and the timed window's wall clock."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.real = self.squares = torch.zeros((), dtype=torch.long, device=device)
-        self.computed = 0
-        self.started = self.seconds = 0.0
-
-    def add(self, mask: torch.Tensor) -> None:
-        lengths = mask.sum(dim=1)
-        self.real = self.real + lengths.sum()
-        self.squares = self.squares + (lengths * lengths).sum()
-        self.computed += mask.numel()
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    def start(self) -> None:
-        self._sync()
-        self.started = time.perf_counter()
-
-    def stop(self) -> None:
-        self._sync()
-        self.seconds = time.perf_counter() - self.started
 
 
 class _TimedSteps(L.Callback):
@@ -217,30 +188,6 @@ def run_raw(setting: PathSetting, cfg: DictConfig, spec: TaskSpec, dm: TaskDataM
     return tally
 
 
-def matmul_parameters(module: torch.nn.Module) -> int:
-    """Weights of the matrix multiplications a token goes through: every 2-D parameter except
-    embedding tables (word, position, token type, relative position), which are lookups."""
-    return sum(p.numel() for n, p in module.named_parameters() if p.dim() == 2 and "embeddings" not in n)
-
-
-def figures(tally: Tally, params: int, layers: int, hidden: int, peak: float | None) -> dict[str, Any]:
-    """Throughput, model FLOPs (6 x matmul weights per real token, plus 12 x layers x hidden x n^2 per
-    sequence of n real tokens for attention scores and their weighted sum, forward and backward) and MFU."""
-    real, squares = int(tally.real), int(tally.squares)
-    flops = 6 * params * real + 12 * layers * hidden * squares
-    seconds = tally.seconds
-    return {
-        "seconds": seconds,
-        "real_tokens": real,
-        "computed_tokens": tally.computed,
-        "tokens_per_s": real / seconds,
-        "computed_tokens_per_s": tally.computed / seconds,
-        "padding_efficiency": real / tally.computed,
-        "model_tflops": flops / seconds / 1e12,
-        "mfu": flops / seconds / peak if peak else None,
-    }
-
-
 def measure(setting: PathSetting, root: Path, peak_flops: float | None = None) -> dict[str, Any]:
     """stilts and raw on one model; `peak_flops` overrides the device table (e.g. for an unlisted GPU)."""
     cfg, spec, dm = prepare(setting, root)
@@ -272,28 +219,6 @@ def measure(setting: PathSetting, root: Path, peak_flops: float | None = None) -
                  out[name]["mfu"])  # fmt: skip
     out["stilts_over_raw"] = out["stilts"]["tokens_per_s"] / out["raw"]["tokens_per_s"]
     return out
-
-
-def markdown(results: list[dict[str, Any]]) -> str:
-    """The table for BENCHMARKS.md."""
-    lines = [
-        "| model | batch | runner | real tokens/s | model TFLOP/s | MFU | peak memory (GiB) | stilts / raw |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        if "error" in r:
-            lines.append(f"| {r['setting']['model']} | {r['setting']['batch_size']} | failed: {r['error']} |")
-            continue
-        for runner in ("stilts", "raw"):
-            m = r[runner]
-            mfu = "n/a" if m["mfu"] is None else f"{m['mfu']:.1%}"
-            mem = "n/a" if m["peak_memory_gib"] is None else f"{m['peak_memory_gib']:.1f}"
-            ratio = f"{r['stilts_over_raw']:.3f}x" if runner == "stilts" else ""
-            lines.append(
-                f"| {r['setting']['model']} | {r['setting']['batch_size']} | {runner} "
-                f"| {m['tokens_per_s']:,.0f} | {m['model_tflops']:.1f} | {mfu} | {mem} | {ratio} |"
-            )
-    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

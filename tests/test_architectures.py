@@ -247,6 +247,9 @@ def test_unreachable_sources_name_their_key() -> None:
     cfg = compose_cfg(["model=roberta_large", "model.tokenizer=/nonexistent/tokenizer"])
     with pytest.raises(ConfigError, match="model.tokenizer"):
         load_tokenizer(cfg.model)
+    cfg = compose_cfg(["model=tiny_deberta", "model.attn_implementation=sdpa"])  # DeBERTa has none
+    with pytest.raises(ConfigError, match="model.attn_implementation"):
+        build_encoder(cfg.model, dropout=0.1)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))

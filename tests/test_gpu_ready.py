@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from benchmarks import gpu_results
-from benchmarks.gpu_path import PathSetting, Tally, figures, markdown, matmul_parameters, measure
+from benchmarks.gpu_path import PathSetting, measure
 from benchmarks.peaks import bf16_peak_flops
 from benchmarks.precision_check import check
+from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
 from stilts.models.encoder import build_encoder
 from stilts.models.heads import ClassificationHead
 from tests.helpers import REPO, compose_cfg, run_tiny_cell

@@ -75,7 +75,7 @@ def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
     except OSError as err:
         raise ConfigError(
             f"`{key}` {source}: no config.json could be loaded ({str(err).splitlines()[0]}); offline, "
-            f"use `model.random_init=true` with a shipped architecture (roberta_base, roberta_large)"
+            f"use `model.random_init=true` with an architecture under stilts/assets (e.g. roberta_large)"
         ) from err
 
 
@@ -96,16 +96,21 @@ def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = 
     # DeBERTa has no SDPA path (its disentangled attention adds relative-position scores): its model
     # config says `eager`.
     attn = model_cfg.get("attn_implementation") or "sdpa"
-    if model_cfg.get("random_init", False):
-        encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
-    else:
-        encoder = AutoModel.from_pretrained(
-            model_cfg.pretrained,
-            config=config,
-            revision=model_cfg.get("revision"),
-            attn_implementation=attn,
-            **kwargs,
-        )
+    try:
+        if model_cfg.get("random_init", False):
+            encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
+        else:
+            encoder = AutoModel.from_pretrained(
+                model_cfg.pretrained,
+                config=config,
+                revision=model_cfg.get("revision"),
+                attn_implementation=attn,
+                **kwargs,
+            )
+    except (ValueError, ImportError) as err:  # an attention the architecture or this machine lacks
+        raise ConfigError(
+            f"`model.attn_implementation` {attn} for {type(config).__name__}: {str(err).splitlines()[0]}"
+        ) from err
     # Weights of an earlier stilts stage: `weights` (the intermediate encoder) or, without it,
     # `model.encoder_weights` (e.g. MLM pre-training with save_encoder=true). Loaded strictly.
     weights = weights or model_cfg.get("encoder_weights")
