@@ -72,7 +72,8 @@ def two_steps_then_validate(tmp_path: Path, task: str, model: str) -> dict[str, 
     spec = dm.spec
     dm.setup("fit")
     encoder = build_encoder(model_node(model), dropout=spec.dropout)
-    head = instantiate(spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=0.1)
+    hidden = encoder.config.hidden_size
+    head = instantiate(spec.cfg.head, hidden_size=hidden, labels=spec.labels, dropout=spec.dropout)
     if hasattr(head, "bind_encoder"):
         head.bind_encoder(encoder)
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
@@ -80,7 +81,8 @@ def two_steps_then_validate(tmp_path: Path, task: str, model: str) -> dict[str, 
         if hasattr(metric, "bind_references"):
             metric.bind_references(dm.featurized("val"))
     module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
+    # No weight decay: an embedding row then moves only if a gradient reached it through the encoder.
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.0)
     embeddings = encoder.get_input_embeddings().weight.detach().clone()
     for batch in itertools.islice(itertools.cycle(list(dm.train_dataloader())), 2):
         loss = module.head.loss(module(batch), batch)
