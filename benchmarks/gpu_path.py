@@ -23,6 +23,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import lightning as L
@@ -38,7 +39,6 @@ from benchmarks.synthetic import Lengths, write_rte
 from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.models.encoder import load_tokenizer
-from stilts.models.module import NO_DECAY, fusable
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
@@ -145,22 +145,13 @@ def run_raw(setting: PathSetting, cfg: DictConfig, spec: TaskSpec, dm: TaskDataM
     device = torch.device("cuda" if setting.accelerator == "gpu" else "cpu")
     bf16 = setting.precision.startswith("bf16")
     module = build_module(cfg, spec, setting.seed).to(device).train()
-    adamw = cfg.optim.adamw
-    groups = [
-        {"params": [p for n, p in module.named_parameters() if not n.endswith(NO_DECAY)]},
-        {"params": [p for n, p in module.named_parameters() if n.endswith(NO_DECAY)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(
-        groups, lr=spec.lr, weight_decay=adamw.weight_decay, betas=tuple(adamw.betas), eps=adamw.eps,
-        fused=fusable(module),
-    )  # fmt: skip
     total = setting.warmup + setting.steps
-    warmup = int(adamw.warmup_ratio * total)
-
-    def linear_warmup_then_decay(step: int) -> float:  # TransferModule's schedule
-        return (step + 1) / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
-
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
+    # The optimizer and schedule exactly as stilts builds them: configure_optimizers reads nothing from
+    # its trainer but the number of steps.
+    module.trainer = SimpleNamespace(estimated_stepping_batches=total)  # type: ignore[assignment]
+    built = module.configure_optimizers()
+    module.trainer = None  # type: ignore[assignment]
+    optimizer, schedule = built["optimizer"], built["lr_scheduler"]["scheduler"]
     stilts_loader = dm.train_dataloader()  # its sampler and collator: the batches stilts trains on
     loader = DataLoader(
         stilts_loader.dataset,

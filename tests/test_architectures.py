@@ -14,13 +14,12 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from benchmarks.runners import build_module
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
 from stilts.models.encoder import build_encoder, load_tokenizer, resolve_source
-from stilts.models.module import TransferModule
 from stilts.pipeline import run_cell
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore
@@ -51,8 +50,12 @@ def task_node(task: str) -> DictConfig:
 
 
 @functools.cache
+def full_config(model: str) -> DictConfig:
+    return compose_cfg([f"model={model}"])
+
+
 def model_node(model: str) -> DictConfig:
-    return compose_cfg([f"model={model}"]).model
+    return full_config(model).model
 
 
 def datamodule(tmp_path: Path, task: str, model: str, batch_size: int | None = None) -> TaskDataModule:
@@ -71,16 +74,13 @@ def two_steps_then_validate(tmp_path: Path, task: str, model: str) -> dict[str, 
     dm = datamodule(tmp_path, task, model, batch_size=4)  # small batches: the steps, not the data, matter
     spec = dm.spec
     dm.setup("fit")
-    encoder = build_encoder(model_node(model), dropout=spec.dropout)
-    hidden = encoder.config.hidden_size
-    head = instantiate(spec.cfg.head, hidden_size=hidden, labels=spec.labels, dropout=spec.dropout)
-    if hasattr(head, "bind_encoder"):
-        head.bind_encoder(encoder)
-    metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
-    for metric in metrics.values():
+    module = build_module(full_config(model), spec, seed=0)  # the pipeline's encoder, head and metrics
+    encoder = module.encoder
+    if hasattr(module.head, "bind_encoder"):  # as stilts.stage does
+        module.head.bind_encoder(encoder)
+    for metric in module.val_metrics.values():
         if hasattr(metric, "bind_references"):
             metric.bind_references(dm.featurized("val"))
-    module = TransferModule(encoder, head, metrics, spec.main_metric, lr=spec.lr)
     # No weight decay: an embedding row then moves only if a gradient reached it through the encoder.
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.0)
     embeddings = encoder.get_input_embeddings().weight.detach().clone()

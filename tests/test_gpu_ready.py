@@ -138,10 +138,11 @@ def test_each_step_is_recorded_when_it_ends(tmp_path) -> None:
     assert second["status"] == "timed out" and "result" not in second
 
 
-def test_bf16_mixed_trains_with_clipping_and_fused_adamw(tmp_path) -> None:
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_mixed_precision_trains_with_clipping_and_fused_adamw(tmp_path, precision: str) -> None:
     """Lightning refuses gradient clipping with a fused optimizer under any mixed precision; stilts
-    clips bf16 gradients itself. On CPU bf16 autocast takes the same path as on a GPU."""
-    result = run_tiny_cell(tmp_path, ["trainer.precision=bf16-mixed", "+trainer.max_steps=2"])
+    clips itself (fp16 gradients unscaled first). On CPU autocast takes the same path as on a GPU."""
+    result = run_tiny_cell(tmp_path, [f"trainer.precision={precision}", "+trainer.max_steps=2"])
     assert result["steps"] == 2 and math.isfinite(result["main"])
 
 

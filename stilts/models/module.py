@@ -110,6 +110,26 @@ class TransferModule(L.LightningModule):
         self.val_metrics.reset()
         self.baseline_metrics.reset()
 
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        # Lightning's mixed-precision plugin refuses to clip gradients for an optimizer that unscales them
+        # inside its own step (fused AdamW), in bf16 too, where nothing is scaled. Clip them here, after
+        # unscaling fp16 gradients explicitly (the optimizer's step then sees them unscaled).
+        mixed = self.trainer.precision in ("bf16-mixed", "16-mixed")
+        fused = getattr(optimizer, "_step_supports_amp_scaling", False)
+        if gradient_clip_val and mixed and fused and gradient_clip_algorithm in (None, "norm"):
+            scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+            return
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     def configure_optimizers(self) -> dict[str, Any]:
         decay, no_decay = [], []
         for name, param in self.named_parameters():
@@ -119,10 +139,8 @@ class TransferModule(L.LightningModule):
             {"params": decay, "weight_decay": self.optim["weight_decay"]},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        # fp16 loss scaling: Lightning unscales before clipping, which a fused optimizer would do itself.
-        fused = fusable(self) and (self._trainer is None or self.trainer.precision != "16-mixed")
         optimizer = torch.optim.AdamW(
-            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"], fused=fused
+            groups, lr=self.optim["lr"], betas=self.optim["betas"], eps=self.optim["eps"], fused=fusable(self)
         )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(self.warmup_ratio * total)
@@ -134,21 +152,6 @@ class TransferModule(L.LightningModule):
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def configure_gradient_clipping(
-        self,
-        optimizer: torch.optim.Optimizer,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-    ) -> None:
-        # Lightning's mixed-precision plugin refuses to clip for a fused optimizer (with fp16 it unscales
-        # inside `step`), even in bf16, which scales nothing: there the gradients are true, clip them here.
-        by_norm = gradient_clip_algorithm in (None, "norm")
-        if gradient_clip_val and by_norm and self.trainer.precision == "bf16-mixed":
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
-            return
-        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
 
 def fusable(module: nn.Module) -> bool:
