@@ -19,7 +19,8 @@ from omegaconf import DictConfig
 from benchmarks.runners import build_module
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
-from stilts.models.encoder import build_encoder, load_tokenizer, resolve_source
+from stilts.models.encoder import build_encoder, load_tokenizer
+from stilts.models.sources import resolve_source
 from stilts.pipeline import run_cell
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore

@@ -1,17 +1,6 @@
 """The shared encoder (any `transformers.AutoModel`, SDPA attention by default) and its tokenizer.
 
-A model config (conf/model/) names where each part comes from:
-
-- `pretrained`: the Hub id or folder of the pretrained encoder (weights, config and tokenizer);
-- `tokenizer`: another tokenizer (null: the one of `pretrained`);
-- `architecture`: the config.json to build a randomly initialised encoder from when `random_init` is
-  true (null: the one of `pretrained`);
-- `attn_implementation`: `sdpa` (default), `eager`, or `flash_attention_2` where flash-attn is installed.
-
-`tokenizer` and `architecture` take a folder, a Hub id, or the name of a folder shipped under
-stilts/assets (`roberta_large`, `tiny_roberta`, ...), so random-initialised runs of the real
-architectures need no Hub: `model=roberta_large model.random_init=true model.tokenizer=tiny_roberta`.
-"""
+Where the tokenizer, the architecture and the attention come from: stilts.models.sources."""
 
 from __future__ import annotations
 
@@ -22,8 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from stilts.config import asset_path
 from stilts.errors import ConfigError
+from stilts.models.sources import attn_implementation, config_source, tokenizer_source
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +28,9 @@ DROPOUT_ATTRIBUTES = (
 )
 
 
-def resolve_source(name: str) -> str:
-    """A folder shipped under stilts/assets when `name` names one, else `name` (a folder or Hub id)."""
-    shipped = Path(asset_path(name))
-    return str(shipped) if "/" not in name and shipped.is_dir() else name
-
-
 def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
     """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens)."""
-    key = "model.tokenizer" if model_cfg.get("tokenizer") else "model.pretrained"
-    source = resolve_source(str(model_cfg.get("tokenizer") or model_cfg.pretrained))
-    revision = None if model_cfg.get("tokenizer") else model_cfg.get("revision")
+    key, source, revision = tokenizer_source(model_cfg)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
     except OSError as err:  # not a folder, and the Hub unreachable or the id unknown
@@ -65,11 +46,7 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
 def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
     """The encoder's config and the key it came from (`model.architecture` for random-initialised
     encoders that name one, else `model.pretrained`)."""
-    if model_cfg.get("random_init", False) and model_cfg.get("architecture"):
-        key, source, revision = "model.architecture", str(model_cfg.architecture), None
-    else:
-        key, source, revision = "model.pretrained", str(model_cfg.pretrained), model_cfg.get("revision")
-    source = resolve_source(source)
+    key, source, revision = config_source(model_cfg)
     try:
         return key, AutoConfig.from_pretrained(source, revision=revision)
     except OSError as err:
@@ -93,9 +70,7 @@ def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = 
         setattr(config, attr, dropout)
     node = model_cfg.get("kwargs")
     kwargs = OmegaConf.to_container(node, resolve=True) if node else {}
-    # DeBERTa has no SDPA path (its disentangled attention adds relative-position scores): its model
-    # config says `eager`.
-    attn = model_cfg.get("attn_implementation") or "sdpa"
+    attn = attn_implementation(model_cfg)
     try:
         if model_cfg.get("random_init", False):
             encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
