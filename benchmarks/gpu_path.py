@@ -59,6 +59,7 @@ class PathSetting:
     accelerator: str = "gpu"  # `gpu` (conf/trainer/gpu.yaml) or `cpu` (conf/trainer/cpu.yaml)
     precision: str = "bf16-mixed"  # Lightning's precision; the raw loop autocasts to the same dtype
     seed: int = 0
+    optim: str | None = None  # a conf/optim/ config; None: the default of conf/train.yaml
 
 
 class _TimedSteps(L.Callback):
@@ -92,6 +93,7 @@ def compose_cfg(setting: PathSetting, root: Path) -> DictConfig:
         f"trainer.precision={setting.precision}",
         "+trainer.enable_progress_bar=false",
         "task@target=rte",
+        *([f"optim={setting.optim}"] if setting.optim else []),
         f"paths.data_dir={root / 'data'}",
         f"paths.cache_dir={root / 'cache'}",
         f"paths.output_dir={root / 'out'}",
@@ -221,6 +223,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--accelerator", choices=("gpu", "cpu"), default="gpu")
     parser.add_argument("--precision", default="bf16-mixed", help="Lightning precision, e.g. 32-true")
+    parser.add_argument("--optim", default=None, help="a conf/optim/ config (default: train.yaml's)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of an unlisted GPU")
     parser.add_argument("--out", type=Path, required=True, help="JSON file of the results")
     return parser.parse_args(argv)
@@ -234,8 +237,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for model in args.models:
         for batch_size in args.batch_sizes:
             setting = PathSetting(
-                model, batch_size, args.lengths, args.warmup, args.steps, args.accelerator, args.precision
-            )
+                model, batch_size, args.lengths, args.warmup, args.steps, args.accelerator, args.precision,
+                optim=args.optim,
+            )  # fmt: skip
             with tempfile.TemporaryDirectory(prefix="stilts-gpu-path-") as tmp:
                 try:
                     results.append(measure(setting, Path(tmp), args.peak_tflops and args.peak_tflops * 1e12))

@@ -39,6 +39,7 @@ def run(
     register_resolvers()
     overrides = [
         "model=tiny",
+        "optim=adamw",  # fused AdamW with clipping: the path Lightning's mixed precision refused
         f"trainer={accelerator}",
         f"trainer.precision={precision}",
         "+trainer.enable_progress_bar=false",
