@@ -68,6 +68,7 @@ rm -f "$GPU_RESULTS"
 echo "gpu_check: $("$PY" -c 'import torch; print(torch.cuda.get_device_name(), "torch", torch.__version__)')"
 echo "gpu_check: results -> $GPU_RESULTS, logs -> $WORK"
 FAILED=0
+SECONDS=0  # TOTAL_S covers the steps, not a set-up
 
 step() {  # step NAME BUDGET_S RESULT_JSON COMMAND...: run under min(budget, time left), record it
     local name=$1 budget=$2 result=$3
