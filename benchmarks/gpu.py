@@ -2,22 +2,28 @@
 classification head for roberta_base and roberta_large at length 256, in fp32 and bf16 autocast, with
 SDPA and eager attention, and the model FLOPs utilisation (MFU) of each against the card's bf16 peak.
 
-Weights are randomly initialised from the model's config (speed does not depend on their values); the
-config comes from the Hub or its local cache, so a machine without either reports the model skipped.
+Weights are randomly initialised from the architecture config stilts ships (stilts/assets/<model>), so
+no Hub is needed; speed does not depend on the weights' values. `python -m benchmarks.gpu --out FILE`
+writes the table as JSON (benchmarks/gpu_check.sh runs it); `benchmarks/gpu_path.py` measures stilts'
+whole training path instead of the bare encoder.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from benchmarks.peaks import bf16_peak_flops
+from stilts.config import asset_path
+
 log = logging.getLogger(__name__)
-MODELS = {"roberta_base": "FacebookAI/roberta-base", "roberta_large": "FacebookAI/roberta-large"}
-# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' data sheets, matched on the device name.
-BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12}
+MODELS = ("roberta_base", "roberta_large")  # architectures shipped under stilts/assets
 
 
 def train_flops_per_token(config: Any, length: int) -> float:
@@ -28,19 +34,15 @@ def train_flops_per_token(config: Any, length: int) -> float:
     return 6 * params + 12 * layers * length * h
 
 
-def _peak(name: str) -> float | None:
-    return next((v for k, v in BF16_PEAK.items() if k in name), None)
-
-
 def step_throughput(
-    hub_id: str, attn: str, bf16: bool, length: int, batch_size: int, steps: int
+    model: str, attn: str, bf16: bool, length: int, batch_size: int, steps: int
 ) -> dict[str, Any]:
     """Tokens/s of full training steps (forward, loss, backward, AdamW) on random full-length batches."""
     from transformers import AutoConfig, AutoModel
 
     from stilts.models.heads import ClassificationHead
 
-    config = AutoConfig.from_pretrained(hub_id)
+    config = AutoConfig.from_pretrained(asset_path(model))
     encoder = AutoModel.from_config(config, attn_implementation=attn, add_pooling_layer=False)
     head = ClassificationHead(config.hidden_size, ["a", "b"], dropout=0.1)
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head}).cuda().train()
@@ -69,7 +71,7 @@ def step_throughput(
     torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     tokens_per_s = steps * batch_size * length / seconds
-    peak = _peak(torch.cuda.get_device_name())
+    peak = bf16_peak_flops(torch.cuda.get_device_name())
     flops = tokens_per_s * train_flops_per_token(config, length)
     return {
         "tokens_per_s": tokens_per_s,
@@ -85,14 +87,14 @@ def gpu_benchmarks(quick: bool = False, length: int = 256, batch_size: int = 16)
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device (torch.cuda.is_available() is False)"}
     out: dict[str, Any] = {"device": torch.cuda.get_device_name(), "length": length, "batch_size": batch_size}
-    models = {"roberta_base": MODELS["roberta_base"]} if quick else MODELS
-    for name, hub_id in models.items():
+    models = MODELS[:1] if quick else MODELS
+    for name in models:
         for attn in ("sdpa", "eager"):
             for bf16 in (True, False):
                 key = f"{name}/{attn}/{'bf16' if bf16 else 'fp32'}"
                 try:
                     torch.cuda.reset_peak_memory_stats()
-                    out[key] = step_throughput(hub_id, attn, bf16, length, batch_size, 3 if quick else 20)
+                    out[key] = step_throughput(name, attn, bf16, length, batch_size, 3 if quick else 20)
                     torch.cuda.empty_cache()  # the finished run's weights are garbage now
                     log.info(
                         "%s: %.0f tokens/s, MFU %s",
@@ -100,6 +102,21 @@ def gpu_benchmarks(quick: bool = False, length: int = 256, batch_size: int = 16)
                         out[key]["tokens_per_s"],
                         out[key]["mfu_vs_bf16_peak"],
                     )
-                except (OSError, RuntimeError) as err:  # no config offline, out of memory
+                except (OSError, RuntimeError) as err:  # out of memory, an unusable kernel
                     out[key] = {"skipped": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
     return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="roberta_base only, 3 timed steps")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file of the results")
+    args = parser.parse_args(argv)
+    results = gpu_benchmarks(quick=args.quick)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()

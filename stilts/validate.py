@@ -120,6 +120,9 @@ MODEL_KEYS: dict[str, Rule] = {
     "max_length": integer(8),
     "kwargs": mapping_or_null,
     "dropout_placement": one_of("head", "every_layer"),
+    "architecture": anything,  # stilts.models.sources: an asset name, a folder or a Hub id (or null)
+    "tokenizer": anything,
+    "attn_implementation": text,
 }
 # Top-level keys of conf/train.yaml and its config groups.
 ROOT_KEYS = (

@@ -118,6 +118,26 @@ class TransferModule(L.LightningModule):
         self.val_metrics.reset()
         self.baseline_metrics.reset()
 
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        # Lightning's mixed-precision plugin refuses to clip gradients for an optimizer that unscales them
+        # inside its own step (fused AdamW), in bf16 too, where nothing is scaled. Clip them here, after
+        # unscaling fp16 gradients explicitly (the optimizer's step then sees them unscaled).
+        mixed = self.trainer.precision in ("bf16-mixed", "16-mixed")
+        fused = getattr(optimizer, "_step_supports_amp_scaling", False)
+        if gradient_clip_val and mixed and fused and gradient_clip_algorithm in (None, "norm"):
+            scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+            return
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     def configure_optimizers(self) -> dict[str, Any]:
         groups: ParamGroups = parameter_groups(self, self.no_decay)
         optimizer = self.make_optimizer(groups, lr=self.lr)

@@ -1,0 +1,153 @@
+"""The GPU check, run on CPU: its no-GPU exits, the full-path benchmark's code path and figures, the
+results bookkeeping, the device peak table, and bf16 mixed precision through stilts' own trainer."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks import gpu_results
+from benchmarks.gpu_path import PathSetting, measure
+from benchmarks.peaks import bf16_peak_flops
+from benchmarks.precision_check import check
+from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
+from stilts.models.encoder import build_encoder
+from stilts.models.heads import ClassificationHead
+from tests.helpers import REPO, compose_cfg, run_tiny_cell
+
+SCRIPT = REPO / "benchmarks" / "gpu_check.sh"
+no_cuda_here = pytest.mark.skipif(
+    torch.cuda.is_available(), reason="this machine has a GPU: the check would run"
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models run several times faster on one thread than on two busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run_script(tmp_path: Path, extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STILTS_PYTHON": sys.executable, "GPU_RESULTS": str(tmp_path / "results.json")}
+    if extra_path is not None:
+        env["PATH"] = f"{extra_path}:{env['PATH']}"
+    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
+
+
+@no_cuda_here
+def test_gpu_check_without_a_gpu_says_so_and_runs_nothing(tmp_path) -> None:
+    done = run_script(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "no GPU on this machine" in done.stdout and "nothing run" in done.stdout
+    assert not (tmp_path / "results.json").exists()
+
+
+@no_cuda_here
+def test_gpu_check_with_a_gpu_but_a_cpu_torch_stops_without_set_up(tmp_path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "nvidia-smi").write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")
+    (fake_bin / "nvidia-smi").chmod(0o755)
+    done = run_script(tmp_path, extra_path=fake_bin)
+    assert done.returncode == 2
+    assert "sees no CUDA device" in done.stderr and "nothing run" in done.stderr
+    assert "make install" not in done.stdout  # an explicit STILTS_PYTHON is never replaced
+    assert not (tmp_path / "results.json").exists()
+
+
+# ----- the full-path benchmark -----------------------------------------------------------------
+def test_full_path_benchmark_reports_every_field_on_cpu(tmp_path) -> None:
+    setting = PathSetting("tiny", batch_size=8, warmup=1, steps=2, accelerator="cpu", precision="32-true")
+    result = measure(setting, tmp_path, peak_flops=1e12)
+    assert result["device"] == "cpu" and result["bf16_peak_tflops"] == 1.0
+    for runner in ("stilts", "raw"):
+        m = result[runner]
+        assert 0 < m["real_tokens"] <= m["computed_tokens"] and 0 < m["padding_efficiency"] <= 1
+        for key in ("seconds", "tokens_per_s", "computed_tokens_per_s", "model_tflops", "mfu"):
+            assert math.isfinite(m[key]) and m[key] > 0, (runner, key)
+        assert m["mfu"] == pytest.approx(m["model_tflops"])  # against a 1 TFLOP/s peak
+        assert "peak_memory_gib" in m  # GPU memory: None on CPU
+    # The raw loop trains on exactly stilts' batches.
+    assert result["stilts"]["real_tokens"] == result["raw"]["real_tokens"]
+    assert result["stilts"]["computed_tokens"] == result["raw"]["computed_tokens"]
+    ratio = result["stilts"]["tokens_per_s"] / result["raw"]["tokens_per_s"]
+    assert result["stilts_over_raw"] == pytest.approx(ratio)
+    table = markdown([result])
+    assert "| tiny | 8 | stilts |" in table and "| tiny | 8 | raw |" in table
+
+
+def test_model_flops_by_hand() -> None:
+    tally = Tally(torch.device("cpu"))
+    tally.add(torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]]))  # sequences of 3 and 2 real tokens
+    tally.seconds = 2.0
+    # 100 matmul weights, 2 layers of width 4: 6 * 100 * 5 + 12 * 2 * 4 * (3^2 + 2^2) = 3000 + 1248.
+    out = figures(tally, params=100, layers=2, hidden=4, peak=4248 / 2)
+    assert out["model_tflops"] == pytest.approx(4248 / 2 / 1e12) and out["mfu"] == pytest.approx(1.0)
+    assert out["padding_efficiency"] == pytest.approx(5 / 8) and out["tokens_per_s"] == pytest.approx(2.5)
+
+
+def test_matmul_parameters_leave_out_embedding_tables() -> None:
+    encoder = build_encoder(compose_cfg(["model=tiny"]).model, dropout=0.1)
+    module = torch.nn.ModuleDict(
+        {"encoder": encoder, "head": ClassificationHead(64, ["a", "b"], dropout=0.1)}
+    )
+    # 2 layers x (Q, K, V, output: 4 x 64 x 64; FFN in and out: 2 x 64 x 128) + head 64 x 2.
+    assert matmul_parameters(module) == 2 * (4 * 64 * 64 + 2 * 64 * 128) + 64 * 2
+
+
+@pytest.mark.parametrize(
+    ("name", "tflops"),
+    [
+        ("NVIDIA H100 80GB HBM3", 989.0),
+        ("NVIDIA H100 PCIe", 756.0),
+        ("NVIDIA H100 NVL", 835.0),
+        ("NVIDIA H200", 989.0),
+        ("NVIDIA H200 NVL", 835.0),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA A100 80GB PCIe", 312.0),
+        ("Tesla T4", None),
+    ],
+)
+def test_bf16_peak_by_device_name(name: str, tflops: float | None) -> None:
+    assert bf16_peak_flops(name) == (None if tflops is None else tflops * 1e12)
+
+
+# ----- bookkeeping and precision ---------------------------------------------------------------
+def test_each_step_is_recorded_when_it_ends(tmp_path) -> None:
+    results, log, result = tmp_path / "gpu_results.json", tmp_path / "a.log", tmp_path / "a.json"
+    log.write_text("\n".join(f"line {i}" for i in range(30)))
+    result.write_text(json.dumps({"tokens_per_s": 1.5}))
+    gpu_results.record(results, "full_path", 0, 12.34, log, result)
+    gpu_results.record(results, "sweep_gpu", 124, 75.0, log, None)
+    saved = json.loads(results.read_text())
+    assert saved["machine"]["torch"] == torch.__version__ and saved["machine"]["date_utc"]
+    first, second = saved["steps"]["full_path"], saved["steps"]["sweep_gpu"]
+    assert first["status"] == "ok" and first["result"] == {"tokens_per_s": 1.5} and first["wall_s"] == 12.3
+    assert first["log_tail"][-1] == "line 29" and len(first["log_tail"]) == 15
+    assert second["status"] == "timed out" and "result" not in second
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_mixed_precision_trains_with_clipping_and_fused_adamw(tmp_path, precision: str) -> None:
+    """Lightning refuses gradient clipping with a fused optimizer under any mixed precision; stilts
+    clips itself (fp16 gradients unscaled first). On CPU autocast takes the same path as on a GPU."""
+    result = run_tiny_cell(tmp_path, [f"trainer.precision={precision}", "+trainer.max_steps=2"])
+    assert result["steps"] == 2 and math.isfinite(result["main"])
+
+
+def test_precision_check_compares_both_precisions(tmp_path) -> None:
+    out = check("demo_tense", "cpu", examples=64, epochs=1, tolerance=1.0, floor=0.0, root=tmp_path)
+    assert set(out["scores"]) == {"bf16-mixed", "32-true", "32-true_restart1"}
+    assert out["bf16_minus_fp32"] == pytest.approx(out["scores"]["bf16-mixed"] - out["scores"]["32-true"])
+    assert out["dev_examples"] == 8 and out["passed"]  # a tenth of 64, at least 8
