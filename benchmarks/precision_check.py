@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.precision_check", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--task", default="demo_tense", help="a demo task (conf/task/demo_*.yaml)")
+    parser.add_argument("--task", default="demo_tense", help="a demo task (stilts/conf/task/demo_*.yaml)")
     parser.add_argument("--accelerator", choices=("gpu", "cpu"), default="gpu")
     parser.add_argument("--examples", type=int, default=4000, help="training examples")
     parser.add_argument("--epochs", type=int, default=1)

@@ -173,7 +173,7 @@ def always_added_callbacks() -> list[L.Callback]:
 
 
 def run_stilts(setting: Setting) -> dict[str, Any]:
-    """(a) stilts: TaskDataModule + TransferModule + a Lightning Trainer as conf/trainer/cpu.yaml makes it,
+    """(a) stilts: TaskDataModule + TransferModule + a Lightning Trainer as stilts/conf/trainer/cpu.yaml makes it,
     with the pipeline's CSV logger; one epoch without validation or checkpoints."""
     cfg, spec, datamodule = prepare(setting)
     measure = Measure("stilts")

@@ -13,13 +13,13 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import CONF_PACKAGE, register_resolvers
 from stilts.errors import StiltsError
 
 log = logging.getLogger("stilts")
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="analyze")
+@hydra.main(version_base="1.3", config_path=CONF_PACKAGE, config_name="analyze")
 def run(cfg: DictConfig) -> None:
     if OmegaConf.is_missing(cfg, "source"):
         log.error(

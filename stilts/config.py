@@ -1,4 +1,4 @@
-"""OmegaConf resolvers used by the configs under conf/ (registered by the entry points)."""
+"""OmegaConf resolvers used by the configs under stilts/conf/ (registered by the entry points)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from stilts.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+# The configs ship inside the package (package data), so an installed stilts finds them wherever it
+# runs; the entry points name them `pkg://stilts.conf` (Hydra's search path for package resources).
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+CONF_PACKAGE = "pkg://stilts.conf"
 
 
 def asset_path(name: str) -> str:

@@ -15,13 +15,13 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import CONF_PACKAGE, register_resolvers
 from stilts.errors import StiltsError
 
 log = logging.getLogger("stilts")
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="data")
+@hydra.main(version_base="1.3", config_path=CONF_PACKAGE, config_name="data")
 def run(cfg: DictConfig) -> None:
     from stilts.models.encoder import load_tokenizer
     from stilts.tasks.datamodule import TaskDataModule

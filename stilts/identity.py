@@ -112,7 +112,7 @@ def cell_name(cfg: DictConfig) -> str:
 
 
 def resolve_cell_name(*, _root_: DictConfig) -> str:
-    """OmegaConf resolver behind `${stilts_cell_name:}` (conf/train.yaml `cell_name`)."""
+    """OmegaConf resolver behind `${stilts_cell_name:}` (stilts/conf/train.yaml `cell_name`)."""
     return cell_name(_root_)
 
 

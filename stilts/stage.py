@@ -87,7 +87,7 @@ def make_datamodule(
 @dataclass(frozen=True)
 class StageContext:
     """The run-time facts of one stage that the logger and callback configs interpolate as
-    `${stage.<field>}` (conf/callbacks/, conf/logger/)."""
+    `${stage.<field>}` (stilts/conf/callbacks/, stilts/conf/logger/)."""
 
     role: str
     task: str
@@ -149,7 +149,7 @@ def train_stage(
     )
     module.majority_label = datamodule.majority_label()
 
-    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (conf/task/_defaults.yaml)
+    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task/_defaults.yaml)
     steps_per_epoch = len(datamodule.train_dataloader())
     # Validate at the task's interval, but at least once an epoch so small data still gets checked.
     val_interval = max(1, min(spec.val_interval, steps_per_epoch))

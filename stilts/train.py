@@ -17,13 +17,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import CONF_PACKAGE, register_resolvers
 from stilts.errors import StiltsError
 
 log = logging.getLogger("stilts")
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_PACKAGE, config_name="train")
 def run(cfg: DictConfig) -> float:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
     from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch, share_cpu_threads

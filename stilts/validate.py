@@ -84,7 +84,7 @@ def names(value: Any) -> str | None:
     return "a metric name or a list of metric names"
 
 
-# Every key a task node may hold (conf/task/*.yaml and what the command line may set).
+# Every key a task node may hold (stilts/conf/task/*.yaml and what the command line may set).
 TASK_KEYS: dict[str, Rule] = {
     "name": text,
     "probing": boolean,
@@ -108,7 +108,7 @@ TASK_KEYS: dict[str, Rule] = {
     "patience": integer(0),
     "train_size": integer(1, optional=True),
 }
-# The keys of the `none` task (conf/task/none.yaml): a sweep may set them for every intermediate
+# The keys of the `none` task (stilts/conf/task/none.yaml): a sweep may set them for every intermediate
 # choice; they are unused when there is no intermediate stage, so null is fine.
 NONE_OPTIONAL = ("lr", "dropout", "batch_size", "val_interval", "patience")
 MODEL_KEYS: dict[str, Rule] = {
@@ -124,7 +124,7 @@ MODEL_KEYS: dict[str, Rule] = {
     "tokenizer": anything,
     "attn_implementation": text,
 }
-# Top-level keys of conf/train.yaml and its config groups.
+# Top-level keys of stilts/conf/train.yaml and its config groups.
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
     "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams"

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from stilts.config import CONF_DIR
 from stilts.errors import DataFormatError, MissingDataError
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
@@ -343,13 +344,13 @@ def test_hub_reads_the_pinned_revision(tmp_path, monkeypatch) -> None:
                       "cache_dir": str((tmp_path / "cache" / "hub").resolve())}]  # fmt: skip
 
 
-HUB_TASKS = sorted(p.stem for p in (REPO / "conf" / "task").glob("*.yaml") if "\nhub:" in p.read_text())
+HUB_TASKS = sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml") if "\nhub:" in p.read_text())
 
 
 @pytest.mark.parametrize("task", HUB_TASKS)
 def test_every_hub_source_is_pinned(task) -> None:
     hub = compose_cfg([f"task={task}"], config_name="data").task.hub
-    text = (REPO / "conf" / "task" / f"{task}.yaml").read_text()
+    text = (CONF_DIR / "task" / f"{task}.yaml").read_text()
     revision = str(hub.get("revision"))
     # A commit sha, or (said in a comment) the branch that holds the parquet files.
     assert re.fullmatch(r"[0-9a-f]{40}", revision) or (

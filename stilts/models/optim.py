@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules, named by the `conf/optim/` configs (`_partial_: true`;
+"""Optimizers and learning-rate schedules, named by the `stilts/conf/optim/` configs (`_partial_: true`;
 `TransferModule.configure_optimizers` completes them with the parameters, the task's learning rate and
 the number of training steps).
 

@@ -1,0 +1,212 @@
+"""`run_analysis`: load a results source, write every figure (PNG + PDF), table (CSV) and report.md."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stilts.analysis import curves, plots
+from stilts.analysis.correlations import MIN_PAIRS, correlation_tables
+from stilts.analysis.report import Report, inputs_section, md_table, restart_counts
+from stilts.analysis.results import deduplicate, load_results
+from stilts.analysis.transfer import bootstrap_deltas, load_paper_matrix, transfer_matrix
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outputs:
+    """What an analysis wrote and what it had to leave out."""
+
+    out: Path
+    runs: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def csv(self, frame: pd.DataFrame, name: str, index: bool = True) -> None:
+        """Write out/<name>.csv and remember it."""
+        path = self.out / f"{name}.csv"
+        # 6 decimals drop float noise (a delta of -1e-14 is 0); + 0.0 turns the -0.0 rounding leaves into 0.
+        numeric = frame.select_dtypes("float").columns
+        frame = frame.assign(**{c: frame[c].round(6) + 0.0 for c in numeric})
+        frame.to_csv(path, index=index)
+        self.files.append(path)
+
+    def figure(self, fig: Any, stem: str) -> None:
+        """Write out/<stem>.png and .pdf and remember them."""
+        self.files += plots.save_figure(fig, self.out, stem)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        lines = [
+            f"analysis written to {self.out}: {len(self.files)} files, report {self.out / 'report.md'}",
+            f"runs: {self.runs}, failed: {self.failed}, duplicates dropped: {self.duplicates}",
+        ]
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+
+def run_analysis(
+    source: str | Path,
+    out: str | Path,
+    resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    api: Any = None,
+) -> Outputs:
+    """Run the whole analysis of one results source into folder `out`.
+
+    Args:
+        source: A sweep/run folder, `wandb:ENTITY/PROJECT`, an offline W&B folder (`offline:PATH` forces it)
+            or `paper:PATH` (the paper's Figure 2 CSV: only the transfer figure).
+        out: Output folder (created).
+        resamples: Paired-bootstrap resamples for the transfer CIs (0 turns the bootstrap off).
+        seed: Bootstrap seed.
+        alpha: Significance level (bootstrap CIs are 95%; Holm-Bonferroni family-wise rate).
+        api: A `wandb.Api`-like object for `wandb:` sources (tests pass a fake).
+    """
+    result = Outputs(Path(out))
+    result.out.mkdir(parents=True, exist_ok=True)
+    text = str(source)
+    if text.startswith("paper:"):
+        return paper_analysis(Path(text.removeprefix("paper:")), result)
+    report = Report(f"stilts analysis of `{text}`")
+    frame = load_results(text, api)
+    kept, dropped = deduplicate(frame)
+    result.runs, result.failed, result.duplicates = (
+        len(kept),
+        int((kept["status"] != "finished").sum()),
+        len(dropped),
+    )
+    result.csv(kept, "runs", index=False)
+    result.csv(restart_counts(kept), "restart_counts")
+    result.csv(kept[kept["status"] != "finished"], "failed_runs", index=False)
+    result.csv(dropped, "duplicates", index=False)
+    report.add("Inputs", *inputs_section(frame, kept, dropped))
+    transfer_section(kept, result, report, resamples, seed)
+    correlation_section(kept, result, report, alpha)
+    size_section(kept, result, report)
+    degenerate_section(kept, result, report)
+    result.files.append(report.write(result.out))
+    return result
+
+
+def paper_analysis(path: Path, result: Outputs) -> Outputs:
+    """Render the paper's own Figure 2 in the package's style (no runs, so nothing else to draw)."""
+    matrix = load_paper_matrix(path)
+    result.csv(matrix, "transfer_matrix")
+    result.figure(plots.plot_transfer(matrix, title="Figure 2 (paper)"), "transfer_matrix")
+    report = Report(f"Figure 2 of Pruksachatkun et al. (2020) from `{path}`")
+    report.add(
+        "Transfer matrix (Figure 2)",
+        "Values as printed in the paper (points). Baseline column: RoBERTa-large without an intermediate "
+        "task; other columns: intermediate minus baseline. The paper gives no per-example predictions, "
+        "so there are no bootstrap markers.",
+        report.figure("transfer_matrix", "Figure 2 as published"),
+    )
+    result.notes.append("paper source: only the transfer matrix is drawn")
+    result.files.append(report.write(result.out))
+    return result
+
+
+def transfer_section(kept: pd.DataFrame, result: Outputs, report: Report, resamples: int, seed: int) -> None:
+    """Figure 2 with bootstrap markers: transfer_matrix.{csv,png,pdf}, transfer_bootstrap.csv."""
+    matrix = transfer_matrix(kept)
+    result.csv(matrix, "transfer_matrix")
+    boot = bootstrap_deltas(kept, resamples, seed) if resamples > 0 else None
+    has_ci = boot is not None and not boot.delta.empty
+    if has_ci:
+        result.csv(boot.long(), "transfer_bootstrap", index=False)
+    title = "Transfer: intermediate minus baseline (points)" + (", * = 95% CI excludes 0" if has_ci else "")
+    result.figure(plots.plot_transfer(matrix, boot.significant if has_ci else None, title), "transfer_matrix")
+    text = (
+        "Each cell: mean over restarts of the intermediate-then-task runs minus the mean of the baseline "
+        "(`none`) runs, in points; the baseline column is the baseline mean (not colour-scaled). "
+        "`avg_target` is the mean over the target tasks present of each column (as in the paper)."
+    )
+    if has_ci:
+        text += (
+            f" `*`: the 95% paired bootstrap CI ({resamples} resamples of dev examples, seed {seed}, same "
+            "resample for intermediate and baseline runs) excludes 0. The bootstrap recomputes accuracy "
+            "(preds == target) per resample, so for tasks whose score is not accuracy (F1, MCC, EM...) the "
+            "marker is about the accuracy delta, an approximation (`transfer_bootstrap.csv`)."
+        )
+    else:
+        text += " No bootstrap markers: no per-example predictions were available for this source."
+        result.notes.append("no predictions.jsonl: transfer matrix without bootstrap CIs")
+    report.add("Transfer matrix (Figure 2)", text, report.figure("transfer_matrix", "Transfer matrix"))
+
+
+def correlation_section(kept: pd.DataFrame, result: Outputs, report: Report, alpha: float) -> None:
+    """Figures 3-5: correlation_<rows>_<cols>_<method>.{csv,png,pdf} and the p-values CSVs."""
+    tables = correlation_tables(kept, alpha)
+    intro = (
+        "Scores of two tasks are paired over runs that share intermediate task and restart (baseline runs "
+        f"left out). Spearman and Pearson (scipy.stats); pairs with fewer than {MIN_PAIRS} points are NaN. "
+        f"Cells are shown only when significant at alpha = {alpha} after Holm-Bonferroni over the whole "
+        "table (each unordered pair once in target x target); blank cells are insignificant."
+    )
+    if not tables:
+        note = "correlation figures skipped: they need a probing and a target task, or two target tasks"
+        result.notes.append(note)
+        report.add("Correlations (Figures 3-5)", intro, f"**Skipped**: {note} in the results.")
+        return
+    blocks = [intro]
+    for key, corr in tables.items():
+        stem = f"correlation_{key}"
+        result.csv(corr.r, stem)
+        result.csv(corr.p, f"{stem}_pvalues")
+        result.csv(corr.n, f"{stem}_pairs")
+        rows, cols, method = key.rsplit("_", 2)
+        caption = f"{method.title()} correlation, {rows} (rows) x {cols} (columns); Holm alpha = {alpha}"
+        result.figure(plots.plot_correlation(corr, caption), stem)
+        pairs = corr.n.to_numpy()[corr.n.to_numpy() > 0]  # the target x target diagonal is not a test
+        blocks.append(
+            f"### {key}\n\nPaired runs per cell: {pairs.min(initial=0)}-{pairs.max(initial=0)}; "
+            "significant cells: "
+            f"{int(corr.significant.to_numpy().sum())} of {int(corr.p.notna().to_numpy().sum())} tested.\n\n"
+            + report.figure(stem, caption)
+        )
+    report.add("Correlations (Figures 3-5)", *blocks)
+
+
+def size_section(kept: pd.DataFrame, result: Outputs, report: Report) -> None:
+    """Figure 6: size_curves.{csv,png,pdf} from runs with `intermediate_train_size`."""
+    table = curves.size_curves(kept)
+    result.csv(table, "size_curves", index=False)
+    if table.empty:
+        note = "size curves skipped: no runs with intermediate_train_size"
+        result.notes.append(note)
+        report.add("Intermediate training-set size (Figure 6)", f"**Skipped**: {note}.")
+        return
+    result.figure(plots.plot_size_curves(table), "size_curves")
+    report.add(
+        "Intermediate training-set size (Figure 6)",
+        "Score against the number of intermediate training examples, one line per task, one panel per "
+        "intermediate task; points are means over restarts, bars one standard deviation.",
+        report.figure("size_curves", "Score against intermediate training-set size"),
+    )
+
+
+def degenerate_section(kept: pd.DataFrame, result: Outputs, report: Report) -> None:
+    """Degenerate runs (not above the majority-class / chance score): counts and list CSVs."""
+    counts, runs = curves.degenerate_counts(kept), curves.degenerate_runs(kept)
+    result.csv(counts, "degenerate_counts")
+    result.csv(runs, "degenerate_runs", index=False)
+    report.add(
+        "Degenerate runs",
+        f"{len(runs)} finished run(s) did not score above the majority-class / chance score. Counts by "
+        "task x intermediate (`degenerate_counts.csv`; list in `degenerate_runs.csv`):",
+        md_table(counts),
+        md_table(
+            runs.assign(main=runs["main"] * 100, majority_baseline=runs["majority_baseline"] * 100),
+            index=False,
+        )
+        if len(runs)
+        else "",
+    )

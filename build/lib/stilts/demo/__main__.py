@@ -1,0 +1,5 @@
+"""`python -m stilts.demo`: see stilts.demo.run."""
+
+from stilts.demo.run import main
+
+main()

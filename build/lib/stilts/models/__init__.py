@@ -1,0 +1,1 @@
+"""Models: the shared encoder, the pluggable task heads and the TransferModule."""

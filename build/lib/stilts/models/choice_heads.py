@@ -1,0 +1,129 @@
+"""Heads of the tasks with their own shape (DESIGN.md section 4): multiple choice, span-pair
+classification (WSC, WiC), grouped binary answers (MultiRC) and candidate scoring (ReCoRD).
+
+Contract as in `stilts.models.heads`: `forward(hidden, batch) -> logits`, `loss`, `predict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from stilts.models.heads import Batch, ClassificationHead, Head
+
+
+class MultipleChoiceHead(ClassificationHead):
+    """Scores each choice's first-token state with one linear layer; softmax over the choices.
+
+    The encoder sees the choices flattened, `hidden[batch * choices, T, H]`; `batch["choice_mask"]`
+    (`[batch, choices]`) restores the grouping and masks the fillers of examples with fewer choices.
+
+    Args:
+        hidden_size: encoder width.
+        labels: the task's choice labels (unused beyond the contract: choices are scored, not labels).
+        dropout: dropout on the first token's state.
+    """
+
+    def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
+        # Loss, predictions and the majority baseline are the classifier's, over choices.
+        Head.__init__(self)
+        self.dropout = nn.Dropout(dropout)
+        self.score = nn.Linear(hidden_size, 1)
+
+    def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        mask = batch["choice_mask"]
+        scores = self.score(self.dropout(hidden[:, 0])).view(mask.shape)
+        return scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+
+
+def mean_pool_span(hidden: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """Mean of `hidden[b, start[b]:end[b]]` per example (end exclusive); `[B, T, H] -> [B, H]`."""
+    positions = torch.arange(hidden.shape[1], device=hidden.device)
+    mask = (positions[None, :] >= start[:, None]) & (positions[None, :] < end[:, None])
+    weights = mask.to(hidden.dtype)
+    return (hidden * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+
+
+class MarkedSpanHead(ClassificationHead):
+    """Classifies 1 or 2 marked sub-token spans: [first token; mean(span1); mean(span2)] -> linear.
+
+    Spans come as `span{k}_start` / `span{k}_end` token positions (end exclusive), projected from
+    characters by the featurizer.
+
+    Args:
+        hidden_size: encoder width.
+        labels: the task's label names.
+        dropout: dropout on the pooled features.
+        num_spans: marked spans per example (WSC, WiC: 2).
+    """
+
+    def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float, num_spans: int = 2) -> None:
+        super().__init__(hidden_size, labels, dropout)
+        self.num_spans = num_spans
+        self.out = nn.Linear(hidden_size * (1 + num_spans), len(labels))
+
+    def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        parts = [hidden[:, 0]]
+        for k in range(1, self.num_spans + 1):
+            parts.append(mean_pool_span(hidden, batch[f"span{k}_start"], batch[f"span{k}_end"]))
+        return self.out(self.dropout(torch.cat(parts, dim=-1)))
+
+
+class GroupedBinaryHead(ClassificationHead):
+    """MultiRC: each answer option is a (paragraph, question + answer) pair classified true/false on
+    its first token, as in jiant v1; `predict` adds the question `group` the EM metric needs."""
+
+    def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        return {**super().predict(logits, batch), "group": batch["group"]}
+
+    def baseline_predict(self, batch: Batch, majority_label: int) -> dict[str, torch.Tensor]:
+        return {**super().baseline_predict(batch, majority_label), "group": batch["group"]}
+
+
+class CandidateScoringHead(Head):
+    """ReCoRD: one logit per (query, candidate entity) sequence from its first-token state.
+
+    Trained with binary cross-entropy (is the candidate a gold answer?), as jiant v1 trains one
+    instance per candidate. The argmax over a query's candidates (rows sharing `idx`, told apart by
+    `candidate`) is taken by the metric, which sees every candidate of a query however the batches
+    split them.
+
+    Args:
+        hidden_size: encoder width.
+        labels: `[false, true]` (the candidate is not / is a gold answer).
+        dropout: dropout on the first token's state.
+    """
+
+    def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.score = nn.Linear(hidden_size, 1)
+
+    def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return self.score(self.dropout(hidden[:, 0])).squeeze(-1)
+
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        label = batch["label"]
+        known = label >= 0
+        return F.binary_cross_entropy_with_logits(logits.float()[known], label[known].float())
+
+    def _outputs(self, scores: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        return {
+            "preds": (scores > 0).long(),
+            "target": batch["label"],
+            "scores": scores.float(),
+            "candidate": batch["candidate"],
+            "idx": batch["idx"],
+        }
+
+    def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        return self._outputs(logits.detach(), batch)
+
+    def baseline_predict(self, batch: Batch, majority_label: int) -> dict[str, torch.Tensor]:
+        # Equal scores: the argmax picks each query's first candidate (the first entity in the passage).
+        return self._outputs(
+            torch.full_like(batch["label"], 2 * majority_label - 1, dtype=torch.float), batch
+        )

@@ -1,0 +1,122 @@
+"""The shared encoder (any `transformers.AutoModel`, SDPA attention by default) and its tokenizer.
+
+Where the tokenizer, the architecture and the attention come from: stilts.models.sources."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from stilts.errors import ConfigError
+from stilts.models.sources import attn_implementation, config_source, tokenizer_source
+
+log = logging.getLogger(__name__)
+
+# Config attributes that carry dropout in the architectures stilts uses: BERT, RoBERTa, MiniLM and
+# DeBERTa (hidden + attention), ModernBERT (attention, embedding, MLP).
+DROPOUT_ATTRIBUTES = (
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "dropout",
+    "attention_dropout",
+    "embedding_dropout",
+    "mlp_dropout",
+)
+# Where the task's (grid) dropout goes, `model.dropout_placement`:
+# - head: only on the encoder output, before the head; the encoder keeps its own dropout (0.1 for
+#   RoBERTa). The paper's: jiant v1 loads RoBERTa with its pretrained config
+#   (jiant/pytorch_transformers_interface/modules.py:319) and applies `dropout` to the encoder's
+#   output (jiant/modules/sentence_encoder.py:133, 154).
+# - every_layer: also every layer's hidden and attention dropout (stilts' earlier behaviour).
+DROPOUT_PLACEMENTS = ("head", "every_layer")
+# Architectures whose position ids start after the padding index (RoBERTa: 514 positions, 512 usable).
+POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2}
+
+
+def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
+    """The model's fast tokenizer (needed for offsets when spans are projected to sub-tokens), after
+    checking that `model.max_length` fits the architecture's positions."""
+    key, source, revision = tokenizer_source(model_cfg)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+    except (OSError, ValueError) as err:  # not a folder, and the Hub unreachable or the id unknown
+        raise ConfigError(
+            f"`{key}` is {str(source)!r}: no tokenizer could be loaded ({str(err).splitlines()[0]}); give "
+            "a local folder, a name under stilts/assets (e.g. tiny_roberta), or a Hub id with network "
+            "access (offline: download it first with `huggingface-cli download`)"
+        ) from err
+    if not tokenizer.is_fast:
+        raise ConfigError(f"`{key}` {source}: stilts needs a fast tokenizer")
+    config_key, config = _config(model_cfg)
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is not None:
+        usable = positions - POSITION_OFFSET.get(config.model_type, 0)
+        if int(model_cfg.max_length) > usable:
+            raise ConfigError(
+                f"`model.max_length` is {model_cfg.max_length}, but the architecture of `{config_key}` has "
+                f"{usable} positions; set `model.max_length` to at most {usable}"
+            )
+    return tokenizer
+
+
+def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
+    """The encoder's config and the key it came from (`model.architecture` for random-initialised
+    encoders that name one, else `model.pretrained`)."""
+    key, source, revision = config_source(model_cfg)
+    try:
+        return key, AutoConfig.from_pretrained(source, revision=revision)
+    except OSError as err:
+        raise ConfigError(
+            f"`{key}` {source}: no config.json could be loaded ({str(err).splitlines()[0]}); offline, "
+            f"use `model.random_init=true` with an architecture under stilts/assets (e.g. roberta_large)"
+        ) from err
+
+
+def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = None) -> PreTrainedModel:
+    """The encoder; with `model.dropout_placement: every_layer`, `dropout` becomes its hidden and
+    attention dropout, with `head` it keeps its own (the head applies `dropout` to its input).
+
+    `model.random_init: true` builds the architecture from its config with fresh weights (the `tiny`
+    models, and smoke runs of the real architectures); otherwise the pretrained weights are loaded.
+    """
+    placement = model_cfg.get("dropout_placement")
+    if placement not in DROPOUT_PLACEMENTS:
+        raise ConfigError(
+            f"model `{model_cfg.get('name')}`: config key `model.dropout_placement` is {placement!r}; "
+            f"set it to one of {', '.join(DROPOUT_PLACEMENTS)} in the model yaml (head: the paper's)"
+        )
+    key, config = _config(model_cfg)
+    if placement == "every_layer":
+        touched = [attr for attr in DROPOUT_ATTRIBUTES if hasattr(config, attr)]
+        if not touched:
+            raise ConfigError(f"`{key}` {config.name_or_path}: no dropout attribute to set")
+        for attr in touched:
+            setattr(config, attr, dropout)
+    node = model_cfg.get("kwargs")
+    kwargs = OmegaConf.to_container(node, resolve=True) if node else {}
+    attn = attn_implementation(model_cfg)
+    try:
+        if model_cfg.get("random_init", False):
+            encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
+        else:
+            encoder = AutoModel.from_pretrained(
+                model_cfg.pretrained,
+                config=config,
+                revision=model_cfg.get("revision"),
+                attn_implementation=attn,
+                **kwargs,
+            )
+    except (ValueError, ImportError) as err:  # an attention the architecture or this machine lacks
+        raise ConfigError(
+            f"`model.attn_implementation` {attn} for {type(config).__name__}: {str(err).splitlines()[0]}"
+        ) from err
+    # Weights of an earlier stilts stage: `weights` (the intermediate encoder) or, without it,
+    # `model.encoder_weights` (e.g. MLM pre-training with save_encoder=true). Loaded strictly.
+    weights = weights or model_cfg.get("encoder_weights")
+    if weights:
+        encoder.load_state_dict(load_file(str(weights)), strict=True)
+    return encoder

@@ -1,0 +1,255 @@
+"""One cell of the study: an optional intermediate stage (cached), then the target/probing stage.
+
+The intermediate encoder comes from the content-addressed cache (stilts.cache), trained at most once
+per (model, task definition, data, hyperparameters, seed, max length, featurizer version). The
+downstream stage loads it strictly into a fresh encoder and starts a fresh head and optimizer.
+Every finished cell writes `result.json` and `predictions.jsonl` atomically into its run dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import save_file
+
+import stilts
+from stilts.cache import EncoderCache, cache_key
+from stilts.identity import (
+    NO_TASK,
+    CellIdentity,
+    cell_identity,
+    stage_seed,
+    training_settings,
+    weights_digest,
+)
+from stilts.launch import is_rank_zero
+from stilts.models.encoder import load_tokenizer
+from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
+from stilts.stage import StageOutcome, make_datamodule, train_stage
+from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.featurizers import tokenizer_digest
+from stilts.tasks.spec import TaskSpec
+from stilts.validate import check_config
+
+log = logging.getLogger(__name__)
+PREDICTIONS = "predictions.jsonl"
+DATA_SPLITS = ("train", "val")
+
+
+def intermediate_material(
+    cfg: DictConfig, datamodule: TaskDataModule, seed: int, tokenizer: Any
+) -> dict[str, Any]:
+    """Everything that determines an intermediate encoder: the key material of its cache entry."""
+    featurizer = datamodule.featurizer
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "task": datamodule.spec.name,
+        "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
+        "data": {split: datamodule.data_fingerprint(split) for split in DATA_SPLITS},
+        "featurizer": [type(featurizer).__qualname__, featurizer.version],
+        "tokenizer": tokenizer_digest(tokenizer),
+        "optim": OmegaConf.to_container(cfg.optim, resolve=True),
+        "trainer": training_settings(cfg),
+        "encoder_weights": weights_digest(cfg),
+        "seed": seed,
+        "max_length": int(cfg.model.max_length),
+    }
+
+
+def intermediate_encoder(
+    cfg: DictConfig, datamodule: TaskDataModule, material: dict[str, Any], run_dir: Path, tokenizer: Any
+) -> dict[str, Any]:
+    """Get (train at most once) the intermediate encoder; return its cache entry's description."""
+    spec, seed = datamodule.spec, int(material["seed"])
+    cache = EncoderCache(Path(cfg.paths.cache_dir) / "intermediate")
+
+    def train(folder: Path) -> dict[str, Any]:
+        outcome = train_stage(
+            cfg, spec, "intermediate", seed, run_dir / "intermediate", tokenizer, None, datamodule
+        )
+        meta: dict[str, Any] = {}
+        try:
+            save_file(
+                {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()},
+                str(folder / "encoder.safetensors"),
+            )
+            meta = {
+                "scores": outcome.scores,
+                "main": outcome.main,
+                "steps": outcome.steps,
+                "trained_in": str(run_dir),
+            }
+        finally:
+            meta["wandb_run"] = outcome.close_logger({"intermediate": meta}, "success" if meta else "failed")
+        return meta
+
+    entry = cache.get_or_train(material, train, publish=is_rank_zero())
+    return {
+        "kind": "intermediate",
+        "task": spec.name,
+        "seed": seed,
+        "cache_key": entry.meta["key"],
+        "path": str(entry.weights),
+        "sha256": entry.meta["sha256"],
+        "trained_now": entry.trained_now,
+        "intermediate_main": entry.meta.get("main"),
+        "intermediate_scores": entry.meta.get("scores"),
+        "intermediate_wandb_run": entry.meta.get("wandb_run"),
+    }
+
+
+def build_result(
+    cfg: DictConfig, spec: TaskSpec, seed: int, source: dict[str, Any], out: StageOutcome
+) -> dict:
+    degenerate = out.majority_baseline is not None and out.main <= out.majority_baseline + 1e-9
+    return {
+        "schema": 2,
+        "stilts_version": stilts.__version__,
+        "status": "finished",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "cell": cfg.cell_name,
+        "intermediate": cfg.intermediate.name,
+        "task": spec.name,
+        "role": spec.role,
+        "family": spec.cfg.get("family"),
+        "restart": int(cfg.restart),
+        "seed": seed,
+        "model": cfg.model.name,
+        "hparams": {
+            "lr": spec.lr,
+            "dropout": spec.dropout,
+            "batch_size": spec.batch_size,
+            "max_epochs": spec.max_epochs,
+            "max_length": int(cfg.model.max_length),
+        },
+        "main_metric": list(spec.main_metric),
+        "main": out.main,
+        "metrics": out.scores,
+        "majority_baseline": out.majority_baseline,
+        "degenerate": bool(degenerate),
+        "nan_loss": bool(out.extra.get("nan_loss", False)),
+        "steps": out.steps,
+        "epochs": out.epochs,
+        "train_examples": out.train_examples,
+        "val_examples": out.val_examples,
+        "wall_time_s": round(out.wall_time_s, 3),
+        "encoder_source": source,
+    }
+
+
+def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    """Run one cell into `run_dir` and return its result record (also written as result.json).
+
+    The config is checked before any work; the run dir is locked for the cell's duration, so two
+    jobs of the same cell (e.g. a repeated value in a sweep) run it once: the second one waits, then
+    finds it finished.
+    """
+    run_dir = Path(run_dir)
+    check_config(cfg)
+    check_writable(Path(cfg.paths.cache_dir), "paths.cache_dir")
+    check_writable(run_dir, "paths.output_dir")
+    with FileLock(str(run_dir / LOCK)) if is_rank_zero() else nullcontext():
+        return _run_locked(cfg, run_dir)
+
+
+@dataclass
+class PreparedCell:
+    """A cell's identity and the data modules it computed them from (each built once per cell)."""
+
+    identity: CellIdentity
+    target: TaskSpec
+    seed: int
+    target_data: TaskDataModule
+    intermediate: tuple[TaskDataModule, dict[str, Any]] | None  # data module, cache-key material
+
+
+def prepare_cell(cfg: DictConfig, tokenizer: Any) -> PreparedCell:
+    """Read what identifies the cell: both stages' task specs and data fingerprints, and the
+    intermediate encoder's cache key (stilts-plan calls this too, so both agree on every cell)."""
+    target = TaskSpec.from_config(cfg.target, key="target")
+    seed = stage_seed(cfg, target.role)
+    target_data = make_datamodule(cfg, target, tokenizer, seed)
+    fingerprints = {split: target_data.data_fingerprint(split) for split in DATA_SPLITS}
+    intermediate: tuple[TaskDataModule, dict[str, Any]] | None = None
+    if cfg.intermediate.name != NO_TASK:
+        spec = TaskSpec.from_config(cfg.intermediate, key="intermediate")
+        inter_seed = stage_seed(cfg, "intermediate")
+        datamodule = make_datamodule(cfg, spec, tokenizer, inter_seed)
+        intermediate = datamodule, intermediate_material(cfg, datamodule, inter_seed, tokenizer)
+    identity = cell_identity(cfg, fingerprints, cache_key(intermediate[1]) if intermediate else None)
+    return PreparedCell(identity, target, seed, target_data, intermediate)
+
+
+def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    tokenizer = load_tokenizer(cfg.model)
+    cell = prepare_cell(cfg, tokenizer)
+    done = finished_result(run_dir, cell.identity.digest)
+    if done is not None and not cfg.get("force", False):
+        log.info(
+            "cell %s already finished (%s); skipping it (force=true reruns it)", cell.identity.name, run_dir
+        )
+        return {**done, "skipped": True}
+    if is_rank_zero():
+        prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
+    if cell.intermediate is None:
+        source: dict[str, Any] = {
+            "kind": "pretrained",
+            "model": cfg.model.name,
+            "pretrained": cfg.model.pretrained,
+        }
+        weights = None
+    else:
+        source = intermediate_encoder(cfg, *cell.intermediate, run_dir, tokenizer)
+        weights = Path(source["path"])
+    target = cell.target
+    stage_dir = run_dir / target.role
+    outcome = train_stage(
+        cfg, target, target.role, cell.seed, stage_dir, tokenizer, weights, cell.target_data
+    )
+    try:
+        result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome)
+    finally:
+        outcome.close_logger(status="failed")  # a no-op when _finish closed it after writing the result
+    return result
+
+
+def _finish(
+    cfg: DictConfig,
+    run_dir: Path,
+    identity: CellIdentity,
+    target: TaskSpec,
+    seed: int,
+    source: dict[str, Any],
+    outcome: StageOutcome,
+) -> dict[str, Any]:
+    """Write the cell's result, predictions and (optionally) encoder; close the stage's logger."""
+    result = build_result(cfg, target, seed, source, outcome)
+    result["cell"] = identity.name
+    result["cell_digest"] = identity.digest
+    result["identity"] = identity.record()
+    if cfg.intermediate.name != NO_TASK and cfg.intermediate.get("train_size") is not None:
+        result["intermediate_train_size"] = int(cfg.intermediate.train_size)
+    result["wandb_run"] = outcome.close_logger({"result": result})
+    if not is_rank_zero():  # results and predictions are written once, by rank zero
+        return result
+    lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
+    write_atomic(run_dir / PREDICTIONS, lines)
+    if cfg.get("save_encoder"):
+        weights = {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()}
+        save_file(weights, str(run_dir / ".encoder.safetensors.tmp"))
+        (run_dir / ".encoder.safetensors.tmp").replace(run_dir / "encoder.safetensors")
+    write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
+    if cfg.get("keep_checkpoints") is False:
+        for stage in ("intermediate", target.role):
+            shutil.rmtree(run_dir / stage / "checkpoints", ignore_errors=True)
+    log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result["main"], run_dir / RESULT)
+    return result

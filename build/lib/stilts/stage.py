@@ -1,0 +1,270 @@
+"""One training stage: a task's data, the encoder (fresh or from a state dict), a fresh head, fit,
+then the best checkpoint evaluated on the full dev set."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+from transformers import PreTrainedTokenizerBase
+
+from stilts.callbacks import ExactResume, NonFiniteLoss
+from stilts.contracts import BindsEncoder, BindsReferences
+from stilts.errors import CheckpointError
+from stilts.models.encoder import build_encoder
+from stilts.models.module import TransferModule
+from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageOutcome:
+    """What a finished stage hands back to the pipeline."""
+
+    module: TransferModule
+    scores: dict[str, float]
+    main: float
+    majority_baseline: float | None
+    predictions: list[dict[str, Any]]
+    steps: int
+    epochs: int
+    train_examples: int
+    val_examples: int
+    wall_time_s: float
+    logger: Logger | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close_logger(self, summary: dict[str, Any] | None = None, status: str = "success") -> str | None:
+        """Finish the stage's logger; W&B runs get `summary` in their run summary and are finished
+        (so the next stage starts a run of its own). Returns the W&B run path, if any."""
+        logger, self.logger = self.logger, None  # closed once, whatever happens after
+        return finish_logger(logger, summary, status)
+
+
+def finish_logger(
+    logger: Logger | None, summary: dict[str, Any] | None = None, status: str = "success"
+) -> str | None:
+    """Finalize a stage's logger with `status` (`success` or `failed`) and finish its W&B run, if it
+    has one, so that a later stage or cell in the same process never logs into it."""
+    if not logger:
+        return None
+    experiment = getattr(logger, "experiment", None)
+    run_path = getattr(experiment, "path", None)
+    if summary and hasattr(experiment, "summary"):
+        experiment.summary.update(summary)
+    logger.finalize(status)
+    if hasattr(experiment, "finish"):
+        experiment.finish(exit_code=0 if status == "success" else 1)
+    return run_path if isinstance(run_path, str) else None
+
+
+def make_datamodule(
+    cfg: DictConfig, spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, seed: int
+) -> TaskDataModule:
+    return TaskDataModule(
+        spec,
+        tokenizer,
+        data_dir=cfg.paths.data_dir,
+        cache_dir=cfg.paths.cache_dir,
+        source=cfg.data.source,
+        max_length=cfg.model.max_length,
+        seed=seed,
+        num_workers=cfg.data.num_workers,
+    )
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """The run-time facts of one stage that the logger and callback configs interpolate as
+    `${stage.<field>}` (stilts/conf/callbacks/, stilts/conf/logger/)."""
+
+    role: str
+    task: str
+    seed: int
+    dir: str
+    patience: int
+
+
+def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
+    """A copy of the cell's config with `stage` filled from `context`, to instantiate the stage's
+    callbacks and logger from; the cell's own config is never written to."""
+    view = OmegaConf.merge(cfg, {"stage": dataclasses.asdict(context)})
+    assert isinstance(view, DictConfig)
+    return view
+
+
+def train_stage(
+    cfg: DictConfig,
+    spec: TaskSpec,
+    role: str,
+    seed: int,
+    stage_dir: Path,
+    tokenizer: PreTrainedTokenizerBase,
+    encoder_weights: Path | None = None,
+    datamodule: TaskDataModule | None = None,
+) -> StageOutcome:
+    """Train `spec` from the pretrained encoder, or from `encoder_weights` (loaded strictly).
+
+    `datamodule` is the stage's data when the caller has built it already (to fingerprint the data);
+    its logger is finished as `failed` when the stage raises, and handed back open otherwise.
+    """
+    started = time.monotonic()
+    L.seed_everything(seed, workers=True)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    datamodule = datamodule or make_datamodule(cfg, spec, tokenizer, seed)
+    spec = datamodule.spec  # with its labels when the task derives them from training data
+    datamodule.setup("fit")
+
+    encoder = build_encoder(cfg.model, dropout=spec.dropout, weights=encoder_weights)
+    head = instantiate(
+        spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
+    )
+    if isinstance(head, BindsEncoder):  # e.g. the MLM decoder, tied to the input embeddings
+        head.bind_encoder(encoder)
+    metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
+    for metric in metrics.values():
+        # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
+        if isinstance(metric, BindsReferences):
+            metric.bind_references(datamodule.featurized("val"))
+    module = TransferModule(
+        encoder,
+        head,
+        metrics,
+        spec.main_metric,
+        lr=spec.lr,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler),
+        no_decay=list(cfg.optim.no_decay),
+    )
+    module.majority_label = datamodule.majority_label()
+
+    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task/_defaults.yaml)
+    steps_per_epoch = len(datamodule.train_dataloader())
+    # Validate at the task's interval, but at least once an epoch so small data still gets checked.
+    val_interval = max(1, min(spec.val_interval, steps_per_epoch))
+    view = stage_view(cfg, StageContext(role, spec.name, seed, str(stage_dir), spec.patience))
+    callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
+    non_finite = NonFiniteLoss()
+    callbacks += [ExactResume(), non_finite]
+    logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
+    if logger:
+        logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
+    try:
+        trainer: L.Trainer = instantiate(
+            cfg.trainer,
+            max_epochs=max_epochs,
+            val_check_interval=val_interval,
+            check_val_every_n_epoch=None,
+            gradient_clip_val=cfg.optim.grad_clip,
+            callbacks=callbacks,
+            logger=logger,
+            default_root_dir=str(stage_dir),
+            use_distributed_sampler=False,
+        )
+        log.info(
+            "stage %s (%s): %d examples, %d epochs max, validation every %d steps",
+            role,
+            spec.name,
+            datamodule.train_size,
+            max_epochs,
+            val_interval,
+        )
+        scores, main, baseline, best = _fit_and_score(trainer, module, datamodule, stage_dir, role, spec)
+    except BaseException:
+        finish_logger(logger or None, status="failed")
+        raise
+    if logger:
+        logger.log_metrics(
+            {f"final/{k}": v for k, v in {**scores, "main": main}.items()}, step=trainer.global_step
+        )
+    return StageOutcome(
+        module=module,
+        scores=scores,
+        main=main,
+        majority_baseline=baseline,
+        predictions=module.predictions,
+        steps=trainer.global_step,
+        epochs=trainer.current_epoch,
+        train_examples=datamodule.train_size,
+        val_examples=len(datamodule.featurized("val")),
+        wall_time_s=time.monotonic() - started,
+        logger=logger or None,
+        extra={
+            "best_checkpoint": best,
+            "nan_loss": non_finite.count > 0,
+            "non_finite_steps": non_finite.count,
+        },
+    )
+
+
+def _fit_and_score(
+    trainer: L.Trainer,
+    module: TransferModule,
+    datamodule: TaskDataModule,
+    stage_dir: Path,
+    role: str,
+    spec: TaskSpec,
+) -> tuple[dict[str, float], float, float | None, str]:
+    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint on the full dev set."""
+    folder = stage_dir / "checkpoints"
+    resume = resume_checkpoint(folder)
+    if resume:
+        log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None, weights_only=True)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:
+        module.load_state_dict(load_checkpoint(Path(best), folder)["state_dict"], strict=True)
+    datamodule.full_validation = True
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    scores = {k.removeprefix("val/"): v for k, v in module.last_scores.items() if k.startswith("val/")}
+    main = scores.pop("main")
+    return scores, main, module.last_scores.get("baseline/main"), best
+
+
+def load_checkpoint(path: Path, folder: Path) -> dict[str, Any]:
+    """Load a stage checkpoint safely: only from inside the stage's checkpoint folder (last.ckpt is a
+    link that an edit could point anywhere) and with `weights_only=True` (no pickled code runs)."""
+    real = path.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise CheckpointError(f"{path} points outside {folder} (to {real}); refusing to load it")
+    try:
+        return torch.load(real, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # truncated, corrupt, or not a weights-only checkpoint
+        raise CheckpointError(f"{path}: cannot be loaded as a weights-only checkpoint ({err})") from err
+
+
+def resume_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint an interrupted stage resumes from: `last.ckpt` (the newest validated state, see
+    stilts.callbacks.BestAndLatestCheckpoint), else the newest other checkpoint file. A candidate that
+    does not load (truncated by a kill, corrupt, pointing outside the folder) is reported and moved to
+    `checkpoints/damaged/`, and the next one is tried; with none left the stage starts afresh."""
+    if not folder.is_dir():
+        return None
+    last = folder / "last.ckpt"
+    others = sorted(
+        (p for p in folder.glob("*.ckpt") if p.name != last.name and p.is_file() and not p.is_symlink()),
+        key=lambda p: p.stat().st_mtime_ns,
+        reverse=True,
+    )
+    candidates = ([last] if last.is_symlink() or last.exists() else []) + others
+    for candidate in candidates:
+        try:
+            load_checkpoint(candidate, folder)
+            return candidate
+        except CheckpointError as err:
+            damaged = folder / "damaged"
+            damaged.mkdir(exist_ok=True)
+            candidate.rename(damaged / f"{candidate.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+            log.warning("%s; moved it to %s and looking for an older checkpoint", err, damaged)
+    return None

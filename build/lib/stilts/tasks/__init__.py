@@ -1,0 +1,1 @@
+"""Tasks: specs, raw-format readers, featurizers, the datamodule and the paper's metrics."""

@@ -1,0 +1,257 @@
+"""TaskDataModule: one task's splits, read, featurized and served in length-grouped batches."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import datasets
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.accelerators import CUDAAccelerator
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+from stilts.cache import file_sha256
+from stilts.contracts import ReadsLabelSet
+from stilts.errors import ConfigError, DataFormatError, MissingDataError
+from stilts.tasks.batching import LengthGroupedBatchSampler
+from stilts.tasks.featurizers import Featurizer
+from stilts.tasks.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+SOURCES = ("auto", "local", "hub")
+SUBSET_SEED = 42
+
+
+class TaskDataModule(L.LightningDataModule):
+    """Reads a task from local files or the Hub, featurizes it (cached) and serves batches.
+
+    Args:
+        spec: the task.
+        tokenizer: the encoder's (fast) tokenizer.
+        data_dir: root of local data; the task reads `data_dir/<task name>/`.
+        cache_dir: root of the Arrow caches.
+        source: `local`, `hub`, or `auto` (local when the task's folder exists, else the Hub).
+        max_length: sequence length cap in tokens.
+        seed: shuffling seed of the training batches.
+        num_workers: dataloader worker processes.
+    """
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        tokenizer: PreTrainedTokenizerBase,
+        data_dir: str | Path,
+        cache_dir: str | Path,
+        source: str = "auto",
+        max_length: int = 256,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if source not in SOURCES:
+            raise ConfigError(f"`data.source` is {source!r}; use one of {SOURCES}")
+        self.spec = spec
+        self.tokenizer = tokenizer
+        try:
+            self.task_dir = Path(data_dir).expanduser().resolve() / spec.name
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+            raise MissingDataError(
+                f"`paths.data_dir` {data_dir} cannot be resolved ({err}); fix the link or set "
+                "`paths.data_dir` to a readable folder"
+            ) from None
+        self.cache_dir = Path(cache_dir).expanduser().resolve()
+        self.source = source
+        self.max_length = max_length
+        self.seed = seed
+        self.num_workers = num_workers
+        if spec.cfg.get("labels_from_train") and not spec.labels:
+            self.spec = spec.with_labels(self._train_labels())
+        self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
+        self.features: dict[str, datasets.Dataset] = {}
+        self.full_validation = False
+
+    # ----- reading -----------------------------------------------------------------------------
+    def local_reader(self) -> Any:
+        """The task's local reader; it gets the task's `origin` (where users get the files) to name in
+        its messages, so task yamls need not repeat it."""
+        return instantiate(self.spec.cfg.local, origin=self.spec.cfg.get("origin") or "")
+
+    def resolved_source(self) -> str:
+        """`local` or `hub`, after resolving `auto`; says where it looked when neither is usable."""
+        has_local = self.spec.cfg.get("local") is not None
+        has_hub = self.spec.cfg.get("hub") is not None
+        if self.source == "local" or (self.source == "auto" and self._has_local_folder()):
+            if not has_local:
+                raise ConfigError(
+                    f"task `{self.spec.name}` defines no local reader (`{self.spec.name}.local`)"
+                )
+            if not self.task_dir.is_dir():
+                raise MissingDataError(
+                    f"task `{self.spec.name}`: no data folder at {self.task_dir} "
+                    f"(set `paths.data_dir`; {self.spec.cfg.get('origin', 'see README for sources')})"
+                )
+            return "local"
+        if not has_hub:
+            raise MissingDataError(
+                f"task `{self.spec.name}`: no local folder at {self.task_dir} and no Hub source; "
+                f"{self.spec.cfg.get('origin', 'see README for sources')}"
+            )
+        return "hub"
+
+    def _has_local_folder(self) -> bool:
+        """Whether the task's local folder exists. Something there that is no readable folder (a
+        broken or looping symlink, a file, a folder that cannot be listed) is an error: falling back
+        to the Hub would silently train on other data than the user put there."""
+        broken = None
+        try:
+            if self.task_dir.is_dir():
+                os.listdir(self.task_dir)
+                return True
+        except OSError as err:
+            broken = err.strerror or str(err)
+        if broken is None and not os.path.lexists(self.task_dir):
+            return False
+        raise MissingDataError(
+            f"task `{self.spec.name}`: {self.task_dir} exists but is no readable folder "
+            f"({broken or 'a broken or looping symlink, or a file'}); fix or remove it, or set "
+            "`paths.data_dir` elsewhere (stilts does not fall back to the Hub when the local folder "
+            "is unusable)"
+        )
+
+    def _train_labels(self) -> list[str]:
+        """The sorted label set of the training split (open-ended label sets, e.g. CCG supertags)."""
+        source = self.resolved_source()
+        reader = self.local_reader() if source == "local" else instantiate(self.spec.cfg.hub)
+        if not isinstance(reader, ReadsLabelSet):
+            raise ConfigError(
+                f"task `{self.spec.name}`: `labels_from_train` needs a {source} reader with `label_set`"
+            )
+        labels = list(reader.label_set(self.task_dir))
+        if not labels:
+            raise MissingDataError(f"task `{self.spec.name}`: the training split has no labels")
+        return labels
+
+    def read_split(self, split: str) -> datasets.Dataset:
+        """The canonical records of one split (`train`, `val` or `test`)."""
+        if self.resolved_source() == "local":
+            reader = self.local_reader()
+            return reader.read(self.task_dir, split, self.spec.labels, self.cache_dir)
+        reader = instantiate(self.spec.cfg.hub)
+        try:
+            return reader.read(split, self.spec.labels, self.cache_dir)
+        except MissingDataError as err:  # HubReader turns every failure of `datasets` into one
+            local = f"no local folder at {self.task_dir}, and " if self.source == "auto" else ""
+            raise MissingDataError(
+                f"task `{self.spec.name}`: {local}{err}. Download the local files "
+                f"({self.spec.cfg.get('origin', 'see README for sources')}) to {self.task_dir}/ "
+                "and rerun (or set `paths.data_dir` to the folder that holds them)"
+            ) from err.__cause__
+
+    def skipped(self, split: str) -> dict[str, int]:
+        """Records the local reader leaves out of a split by design, counted (none for the Hub)."""
+        if self.resolved_source() != "local":
+            return {}
+        return self.local_reader().skipped(self.task_dir, split)
+
+    def where(self, split: str) -> str:
+        """The files (local) or the Hub dataset (hub) of a split, for messages."""
+        if self.resolved_source() == "local":
+            reader = self.local_reader()
+            return ", ".join(str(p) for p in reader.split_paths(self.task_dir, split))
+        return f"hub:{self.spec.cfg.hub.path}/{self.spec.cfg.hub.get('name') or ''}"
+
+    def check_labels(self, split: str, raw: datasets.Dataset) -> None:
+        """Training needs some gold labels; validation scores every example, so needs all of them."""
+        counts = self.featurizer.label_counts(raw)
+        if counts is None or split not in ("train", "val"):
+            return
+        labelled, total = counts
+        source = self.resolved_source()
+        files = f"`{self.spec.name}.{source}.{'files' if source == 'local' else 'splits'}.{split}`"
+        if split == "train" and labelled == 0:
+            raise DataFormatError(
+                self.where(split), None,
+                f"split `train` has no gold labels in any of its {total} examples, so there is "
+                f"nothing to learn from; is this a test file? Check {files} and the records' label field",
+            )  # fmt: skip
+        if split == "val" and labelled < total:
+            raise DataFormatError(
+                self.where(split), None,
+                f"split `val`: {total - labelled} of its {total} examples have no gold label; "
+                f"validation scores every example, so each needs its label; check {files}",
+            )  # fmt: skip
+
+    def data_fingerprint(self, split: str) -> str:
+        """A content hash of a split's data: the files' bytes (local) or the Hub dataset's fingerprint."""
+        if self.resolved_source() == "local":
+            reader = self.local_reader()
+            paths = reader.split_paths(self.task_dir, split)
+            return ",".join(f"{p.name}:{file_sha256(p)}" for p in paths)
+        return self.read_split(split)._fingerprint
+
+    def featurized(self, split: str) -> datasets.Dataset:
+        if split not in self.features:
+            raw = self.read_split(split)
+            self.check_labels(split, raw)
+            if split == "train" and self.spec.train_size is not None and self.spec.train_size < len(raw):
+                # One fixed subset per size, shared by all restarts (the paper's size curves).
+                raw = raw.shuffle(seed=SUBSET_SEED).select(range(self.spec.train_size))
+            self.features[split] = self.featurizer(raw, self.tokenizer, self.max_length, self.cache_dir)
+        return self.features[split]
+
+    # ----- Lightning hooks ---------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.featurized("train")
+        self.featurized("val")
+
+    @property
+    def train_size(self) -> int:
+        return len(self.featurized("train"))
+
+    def majority_label(self) -> int | None:
+        """The most frequent training label, for the degenerate-run check (None without labels)."""
+        train = self.featurized("train")
+        if "label" not in train.column_names or not self.spec.labels:
+            return None
+        counts = Counter(int(x) for x in train["label"] if int(x) >= 0)
+        return counts.most_common(1)[0][0] if counts else None
+
+    def _loader(self, dataset: datasets.Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        sampler = LengthGroupedBatchSampler(
+            dataset.with_format("numpy", columns=["length"])[:]["length"],  # one Arrow read, no Python list
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+        )
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=self.featurizer.collator(self.tokenizer.pad_token_id),
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            # Page-locked batches let the copy to the GPU overlap compute (Lightning copies non-blocking).
+            pin_memory=trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator),
+            # Its own generator: creating a loader iterator then draws no number from the global RNG,
+            # so dropout masks do not depend on how often loaders were started (exact resumes).
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        val = self.featurized("val")
+        limit = self.spec.val_limit
+        if not self.full_validation and limit is not None and len(val) > limit:
+            val = val.select(range(limit))  # the paper validates on the first 5,000 dev examples mid-training
+        return self._loader(val, self.spec.batch_size * 2, shuffle=False)

@@ -1,0 +1,119 @@
+"""Featurizers: canonical records -> model inputs, with `Dataset.map` and its Arrow cache.
+
+A featurizer's output is cached under `${paths.cache_dir}/features/`, named by a fingerprint of the
+input data, the featurizer (class, options and `version`), the tokenizer and the max length, so a
+second run with the same inputs loads the Arrow file instead of tokenizing again. Bump `version`
+when a featurizer's output changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+from transformers import PreTrainedTokenizerBase
+
+from stilts.tasks.batching import PaddingCollator
+from stilts.tasks.values import UNLABELED
+
+Batch = dict[str, list[Any]]
+
+
+def tokenizer_digest(tokenizer: PreTrainedTokenizerBase) -> str:
+    """A hash of the tokenizer's vocabulary, rules and special tokens (cached on the object)."""
+    cached = getattr(tokenizer, "_stilts_digest", None)
+    if cached is None:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        body = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        cached = hashlib.sha256(body.encode()).hexdigest()[:16]
+        tokenizer._stilts_digest = cached
+    return cached
+
+
+class Featurizer:
+    """Base class: subclasses implement `encode` on a batch of canonical records.
+
+    `pad_values` lists the sequence columns the collator pads, with their padding value (the
+    tokenizer's pad id is filled in for `input_ids`); every other column is stacked as is.
+    """
+
+    version: ClassVar[int] = 1
+    # Canonical columns kept beside the model inputs (e.g. gold answer strings for a metric).
+    keep_columns: ClassVar[tuple[str, ...]] = ("idx", "label")
+    pad_values: ClassVar[dict[str, int]] = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
+
+    def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
+        raise NotImplementedError
+
+    def fingerprint(
+        self, dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> str:
+        # Public attributes are the featurizer's options; private ones hold run-time state.
+        options = repr(sorted((k, v) for k, v in vars(self).items() if not k.startswith("_")))
+        parts = [dataset._fingerprint, type(self).__qualname__, str(self.version), options]
+        parts += [tokenizer_digest(tokenizer), str(max_length)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+    def __call__(
+        self, dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int, cache_dir: Path
+    ) -> datasets.Dataset:
+        key = self.fingerprint(dataset, tokenizer, max_length)
+        out_dir = cache_dir / "features"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return dataset.map(
+            self.encode,
+            batched=True,
+            fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
+            remove_columns=[c for c in dataset.column_names if c not in self.keep_columns],
+            cache_file_name=str(out_dir / f"{key}.arrow"),
+            new_fingerprint=key,
+            load_from_cache_file=True,
+            desc=f"featurize ({type(self).__name__})",
+        )
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        """Token counts before truncation, for the data report (share of truncated inputs)."""
+        raise NotImplementedError
+
+    def describe(
+        self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> dict[str, Any]:
+        """Task-specific facts for `stilts-data` (choices per question, spans per sentence, spans
+        lost to truncation, skipped records...). The base class has none."""
+        return {}
+
+    def label_counts(self, raw: datasets.Dataset) -> tuple[int, int] | None:
+        """(records with a gold label, records) of a split's canonical records, or None for tasks
+        whose records always carry their gold (span QA, edge probing, tagging, masked LM)."""
+        if "label" not in raw.column_names:
+            return None
+        labels = raw.with_format("numpy", columns=["label"])[:]["label"]
+        return int((labels != UNLABELED).sum()), len(raw)
+
+    def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+        """The batch collator for this featurizer's output (override for nested inputs)."""
+        return PaddingCollator(self.pad_values, pad_token_id)
+
+
+class ClassificationFeaturizer(Featurizer):
+    """One text (`text_a`) or a pair (`text_a`, `text_b`) -> one sequence, truncated longest-first."""
+
+    def __init__(self, pair: bool = True) -> None:
+        self.pair = pair
+
+    def _texts(self, batch: Batch) -> tuple[list[str], list[str] | None]:
+        return batch["text_a"], batch["text_b"] if self.pair else None
+
+    def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
+        first, second = self._texts(batch)
+        encoded = tokenizer(first, second, truncation=True, max_length=max_length)
+        out = dict(encoded)
+        out["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return out
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        first, second = self._texts(batch)
+        return [len(ids) for ids in tokenizer(first, second)["input_ids"]]

@@ -1,0 +1,303 @@
+"""WSC and WiC (SuperGLUE): binary classification of marked spans, projected to sub-tokens.
+
+- WSC (Winograd Schema Challenge): jsonl `text, target{span1_index, span1_text, span2_index,
+  span2_text}, label: bool`; does the pronoun (span 2) refer to the noun phrase (span 1)? Spans are
+  word indices over the whitespace split of `text`, as long as their `span_text` in words. Check:
+  the words at the index must read `span_text` (case and surrounding punctuation aside), or the words
+  one position before or after must (the official dev set has one such off-by-one record; the index
+  is kept, as jiant keeps it, and `stilts-data` counts these); anything else is an error.
+- WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
+  (character offsets, end exclusive); is `word` used in the same sense in both sentences? Check: each
+  span must be one whole word of its sentence that is a form of `word`: the same first letter, case
+  aside (inflections: feel/felt, foot/feet, ride/rode; in a hyphenated token, any of its parts), or
+  one of the few suppletive forms that do not share it (be: is/was/were..., go: went). Offsets that
+  cut a word or point at another word are an error; another word with the same first letter is not
+  caught by this rule.
+Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
+
+Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
+`span{k}_segment` (0: text_a, 1: text_b), `span{k}_char_start`, `span{k}_char_end`. The featurizer
+projects character spans onto sub-tokens with the fast tokenizer's `offset_mapping`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+from transformers import PreTrainedTokenizerBase
+
+from stilts.errors import DataFormatError
+from stilts.tasks.featurizers import Batch, Featurizer
+from stilts.tasks.hub import HubReader
+from stilts.tasks.readers import LocalReader, Record, json_objects
+from stilts.tasks.values import LabelMap, field
+
+WORD = re.compile(r"\S+")
+# Forms of a WiC target word that do not begin with its first letter (English suppletion).
+SUPPLETIVE = {
+    "be": {"am", "is", "are", "was", "were", "been", "being", "'s", "'re", "'m"},
+    "go": {"went"},
+}
+
+
+def _bare(text: str) -> str:
+    """Lowercased, without the punctuation that whitespace-split words carry (`him,"` -> `him`)."""
+    return " ".join(text.split()).strip(".,;:!?\"'()[]`").lower()
+
+
+def wic_span_problem(sentence: str, start: int, end: int, word: str) -> str | None:
+    """Why characters [start, end) of `sentence` do not mark `word` (None when they do; rule above)."""
+    marked = sentence[start:end]
+    cut_start = start > 0 and sentence[start - 1].isalnum() and not marked.startswith("'")
+    cut_end = end < len(sentence) and sentence[end].isalnum()
+    if cut_start or cut_end or not marked.strip() or len(marked.split()) != len(word.split()):
+        return f"marks {marked!r}, which is not a whole word of the sentence"
+    form, lemma = marked.lower(), word.lower()
+    initials = {part[:1] for part in form.split("-")}  # a compound token: "self-control" for control
+    if lemma[:1] not in initials and form not in SUPPLETIVE.get(lemma, ()):
+        return f"marks {marked!r}, which is no form of the word {word!r}"
+    return None
+
+
+def wsc_char_span(text: str, index: int, span_text: str, name: str) -> tuple[int, int]:
+    """Character span of the words `index .. index + len(span_text.split())` of `text`.
+
+    When those words start with `span_text` (case aside), the span ends with it, so trailing
+    punctuation glued to the last word (`him,"`) stays out.
+    """
+    words = list(WORD.finditer(text))
+    count = max(1, len(span_text.split()))
+    if index < 0 or index + count > len(words):
+        raise ValueError(
+            f"{name}_index {index} (+{count} words of {span_text!r}) is outside "
+            f"the {len(words)} words of `text`"
+        )
+    start, end = words[index].start(), words[index + count - 1].end()
+    if text[start : start + len(span_text)].lower() == span_text.lower():
+        end = start + len(span_text)
+    if not _reads(words, index, span_text) and not any(
+        _reads(words, near, span_text) for near in (index - 1, index + 1)
+    ):
+        raise ValueError(
+            f"{name}_text {span_text!r} is not the text at {name}_index {index} "
+            f"({' '.join(w.group() for w in words[index : index + count])!r}) nor next to it; fix "
+            f"{name}_index (a word index over the whitespace split of `text`) or {name}_text"
+        )
+    return start, end
+
+
+def _reads(words: Sequence[re.Match[str]], index: int, span_text: str) -> bool:
+    """Whether the words from `index` on read `span_text`, case and outer punctuation aside."""
+    count = max(1, len(span_text.split()))
+    if index < 0 or index + count > len(words):
+        return False
+    return _bare(" ".join(w.group() for w in words[index : index + count])) == _bare(span_text)
+
+
+def wsc_record(row: Mapping[str, Any]) -> Record:
+    """Canonical WSC columns from flat `text, span{1,2}_index, span{1,2}_text`."""
+    text = row["text"]
+    out: Record = {"text_a": text, "text_b": ""}
+    for k in (1, 2):
+        span_text = row[f"span{k}_text"]
+        start, end = wsc_char_span(text, row[f"span{k}_index"], span_text, f"span{k}")
+        out |= {f"span{k}_segment": 0, f"span{k}_char_start": start, f"span{k}_char_end": end}
+        out[f"span{k}_text"] = span_text
+    return out
+
+
+def wic_record(row: Mapping[str, Any]) -> Record:
+    """Canonical WiC columns from `sentence1, sentence2, start1, end1, start2, end2`."""
+    out: Record = {"text_a": row["sentence1"], "text_b": row["sentence2"]}
+    for k, sentence in ((1, row["sentence1"]), (2, row["sentence2"])):
+        start, end = row[f"start{k}"], row[f"end{k}"]
+        if not 0 <= start < end <= len(sentence):
+            raise ValueError(
+                f"start{k}/end{k} = {start}/{end} is not a span of the {len(sentence)} characters"
+            )
+        problem = wic_span_problem(sentence, start, end, row["word"]) if "word" in row else None
+        if problem:
+            raise ValueError(
+                f"start{k}/end{k} = {start}/{end} {problem}; fix the offsets (characters of "
+                f"sentence{k}, end exclusive) so they mark the word"
+            )
+        out |= {f"span{k}_segment": k - 1, f"span{k}_char_start": start, f"span{k}_char_end": end}
+    return out
+
+
+class SpanJsonlReader(LocalReader):
+    """SuperGLUE jsonl of a task with marked spans; subclasses say how a line becomes a record.
+
+    Args:
+        files: split -> file name(s).
+        label_values: raw label values in the order of the task's labels (`[false, true]`).
+        origin: where a user gets the files.
+    """
+
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The line's fields as the flat columns `convert` reads (type-checked)."""
+        raise NotImplementedError
+
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        raise NotImplementedError
+
+    def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
+        idx = 0
+        for path in paths:
+            for line, obj in json_objects(path):
+                try:
+                    record = self.convert(self.flat(obj))
+                except ValueError as err:
+                    raise DataFormatError(path, line, str(err)) from None
+                yield {"idx": idx, "label": labels(obj.get("label"), path, line), **record}
+                idx += 1
+
+
+class WscJsonlReader(SpanJsonlReader):
+    """SuperGLUE WSC jsonl: `text` and `target: {span1_index, span1_text, span2_index, span2_text}`."""
+
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        target = field(obj, "target", dict)
+        row = {"text": field(obj, "text")}
+        for k in (1, 2):
+            row[f"span{k}_index"] = field(target, f"span{k}_index", int)
+            row[f"span{k}_text"] = field(target, f"span{k}_text")
+        return row
+
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wsc_record(row)
+
+
+class WicJsonlReader(SpanJsonlReader):
+    """SuperGLUE WiC jsonl: `word`, `sentence1/2` and character offsets `start1/end1/start2/end2`."""
+
+    def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{key: field(obj, key) for key in ("word", "sentence1", "sentence2")},
+            **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
+        }
+
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wic_record(row)
+
+
+class SpanHubReader(HubReader):
+    """aps/super_glue `wsc.fixed` / `wic`: flat columns, canonicalised like the jsonl records by the
+    subclass's `convert`. `fields` maps the raw columns to themselves."""
+
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        raise NotImplementedError
+
+    def read(self, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        raw = super().read(split, labels, cache_dir)
+        where = f"hub:{self.path}/{self.name or ''}"
+
+        def canonical(row: dict[str, Any]) -> Record:
+            try:
+                return {"idx": row["idx"], "label": row["label"], **self.convert(row)}
+            except ValueError as err:
+                raise DataFormatError(where, row["idx"], str(err)) from None
+
+        return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} spans")
+
+
+class WscHubReader(SpanHubReader):
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wsc_record(row)
+
+
+class WicHubReader(SpanHubReader):
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wic_record(row)
+
+
+def project_span(
+    offsets: Sequence[tuple[int, int]], segments: Sequence[int | None], segment: int, start: int, end: int
+) -> tuple[int, int] | None:
+    """Sub-tokens `[first, last + 1)` of `segment` overlapping characters `[start, end)`, or None when
+    truncation removed them all."""
+    hits = [
+        t
+        for t, ((a, b), seg) in enumerate(zip(offsets, segments, strict=True))
+        if seg == segment and b > a and a < end and b > start
+    ]
+    return (hits[0], hits[-1] + 1) if hits else None
+
+
+class SpanPairFeaturizer(Featurizer):
+    """One sequence (WSC) or a pair (WiC) with `num_spans` character spans -> token spans.
+
+    A span that truncation removed points at the first token (`<s>`), so the example still counts
+    in evaluation; `describe()` reports how many spans were lost.
+
+    Args:
+        pair: whether `text_b` is a second segment.
+        num_spans: spans per example.
+    """
+
+    version: ClassVar[int] = 1
+
+    def __init__(self, pair: bool = True, num_spans: int = 2) -> None:
+        self.pair = pair
+        self.num_spans = num_spans
+
+    def _encode(
+        self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> tuple[Batch, list[int]]:
+        second = batch["text_b"] if self.pair else None
+        encoded = tokenizer(
+            batch["text_a"], second, truncation=True, max_length=max_length, return_offsets_mapping=True
+        )
+        offsets = encoded.pop("offset_mapping")
+        out: Batch = dict(encoded)
+        out["length"] = [len(ids) for ids in encoded["input_ids"]]
+        lost = [0] * len(offsets)
+        for k in range(1, self.num_spans + 1):
+            starts, ends = [], []
+            for i, example_offsets in enumerate(offsets):
+                span = project_span(
+                    example_offsets,
+                    encoded.sequence_ids(i),
+                    batch[f"span{k}_segment"][i],
+                    batch[f"span{k}_char_start"][i],
+                    batch[f"span{k}_char_end"][i],
+                )
+                if span is None:
+                    lost[i] += 1
+                    span = (0, 1)
+                starts.append(span[0])
+                ends.append(span[1])
+            out[f"span{k}_start"], out[f"span{k}_end"] = starts, ends
+        return out, lost
+
+    def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
+        return self._encode(batch, tokenizer, max_length)[0]
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        second = batch["text_b"] if self.pair else None
+        return [len(ids) for ids in tokenizer(batch["text_a"], second)["input_ids"]]
+
+    def describe(
+        self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> dict[str, Any]:
+        lost = differ = 0
+        for start in range(0, len(raw), 1000):
+            batch = raw[start : start + 1000]
+            lost += sum(self._encode(batch, tokenizer, max_length)[1])
+            if "span1_text" not in batch:
+                continue
+            texts = [batch["text_a"], batch["text_b"]]
+            for k in range(1, self.num_spans + 1):
+                for i, claimed in enumerate(batch[f"span{k}_text"]):
+                    text = texts[batch[f"span{k}_segment"][i]][i]
+                    marked = text[batch[f"span{k}_char_start"][i] : batch[f"span{k}_char_end"][i]]
+                    differ += marked.lower() != claimed.lower()
+        facts: dict[str, Any] = {"spans": len(raw) * self.num_spans, "spans lost to truncation": lost}
+        if "span1_text" in raw.column_names:
+            # SuperGLUE WSC has a few records whose span_text is not the word at span_index.
+            facts["spans whose words differ from span_text"] = differ
+        return facts
