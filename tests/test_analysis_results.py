@@ -130,6 +130,26 @@ def test_offline_wandb_runs_give_the_same_records(tmp_path: Path) -> None:
     assert "2026-01-02" in dropped["kept_path"].iloc[0]  # the same duplicate is kept as from the folder
 
 
+def wait_for_exit_record(folder: Path, timeout_s: float = 30.0) -> None:
+    """W&B's writer process may still be appending to an offline run's log after `finish()` returns
+    (seen on a loaded machine): wait for its final `exit` record before reading the log."""
+    import time
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from stilts.analysis.wandb_source import iter_log_records
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for payload in iter_log_records(next(folder.glob("*.wandb"))):
+            record = pb.Record()
+            record.ParseFromString(payload)
+            if record.WhichOneof("record_type") == "exit":
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{folder}: no exit record after {timeout_s} s")
+
+
 def test_offline_reader_replays_multi_block_logs(tmp_path: Path) -> None:
     import wandb
 
@@ -154,6 +174,7 @@ def test_offline_reader_replays_multi_block_logs(tmp_path: Path) -> None:
     run.summary["result"] = big  # the later update wins, as in the W&B UI
     run.finish()
     (folder,) = (tmp_path / "wandb").glob("offline-run-*")
+    wait_for_exit_record(folder)
     got = read_offline_run(folder)
     assert (got.job_type, got.group, got.name) == ("target", "rte", "x__target")
     assert got.summary["result"] == big and got.config["lr"] == 1e-5
