@@ -36,3 +36,13 @@ def test_informative_features_score_higher_than_noise() -> None:
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="N x D"):
         logme(np.zeros(5), np.zeros(5))
+
+
+def test_hscore_hand_worked() -> None:
+    from stilts.rank.hscore import hscore
+
+    # One feature, classes at -1 and +1 with spread 0.5 around them: cov(f) = 1 + 0.25 = 1.25,
+    # between-class variance 1, so H = 1 / 1.25 = 0.8.
+    features = np.array([[-1.5], [-0.5], [0.5], [1.5]])
+    labels = np.array([0, 0, 1, 1])
+    assert hscore(features, labels) == pytest.approx(0.8)

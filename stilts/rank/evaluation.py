@@ -1,0 +1,110 @@
+"""A method's rankings against a finished grid: realized transfer from result records only.
+
+Realized: per (target, intermediate), the mean over restarts of the target's `main` score of the
+finished full-size cells (stilts.analysis.transfer.run_means); the delta subtracts the mean of the
+`none` cells. Rankings are scored with stilts.rank.metrics against the realized mean scores (NDCG
+and Regret use scores as in Poth et al.; Spearman is the same on scores or deltas), per target and
+averaged over targets, with the exact expectation of a random ranking beside each metric.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from stilts.analysis.results import BASELINE, RESULT_FILE, deduplicate, load_results
+from stilts.analysis.transfer import run_means
+from stilts.rank import metrics
+from stilts.rank.features import RankError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+METRICS = ("spearman", "ndcg@3", "regret@1", "regret@3", "top3_hit")
+
+
+def realized_scores(sweep: str | Path) -> pd.DataFrame:
+    """Mean target score over restarts: index target task, columns intermediate (incl. `none`)."""
+    kept, _ = deduplicate(load_results(sweep))
+    kept = kept[kept["role"] == "target"]
+    if kept.empty:
+        raise RankError(f"{sweep}: no finished target cells (role `target`) to evaluate against")
+    return run_means(kept)["mean"].unstack("intermediate")
+
+
+def grid_stage_seconds(sweep: str | Path) -> float:
+    """Sum of `wall_time_s` over the sweep's records (downstream stages; intermediate training is
+    not in the records)."""
+    total = 0.0
+    for path in Path(sweep).rglob(RESULT_FILE):
+        total += float(json.loads(path.read_text()).get("wall_time_s") or 0.0)
+    return total
+
+
+def score_ranking(predicted: dict[str, float], realized: pd.Series) -> dict[str, float]:
+    """Every metric and its random-ranking expectation for one target."""
+    missing = [name for name in predicted if pd.isna(realized.get(name))]
+    if missing:
+        raise RankError(f"target `{realized.name}`: no finished cells for candidate(s) {missing} in the grid")
+    names = list(predicted)
+    p = np.array([predicted[n] for n in names], dtype=np.float64)
+    r = realized[names].to_numpy(dtype=np.float64)
+    return {
+        "spearman": metrics.spearman(p, r),
+        "ndcg@3": metrics.ndcg(p, r, 3),
+        "regret@1": metrics.regret(p, r, 1),
+        "regret@3": metrics.regret(p, r, 3),
+        "top3_hit": metrics.top3_hit(p, r),
+        "random/spearman": metrics.random_spearman(r),
+        "random/ndcg@3": metrics.random_ndcg(r, 3),
+        "random/regret@1": metrics.random_regret(r, 1),
+        "random/regret@3": metrics.random_regret(r, 3),
+        "random/top3_hit": metrics.random_top3_hit(r),
+    }
+
+
+def evaluation_table(rankings: list[dict], realized: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, target) plus a `mean` row per method.
+
+    Args:
+        rankings: dicts with `method`, `target`, `scores` (candidate -> score).
+        realized: from `realized_scores`.
+    """
+    rows = []
+    for item in rankings:
+        if item["target"] not in realized.index:
+            raise RankError(f"target `{item['target']}` has no finished cells in the grid")
+        row = score_ranking(item["scores"], realized.loc[item["target"]])
+        rows.append({"method": item["method"], "target": item["target"], **row})
+    table = pd.DataFrame(rows)
+    means = table.groupby("method", sort=False).mean(numeric_only=True).reset_index().assign(target="mean")
+    return pd.concat([table, means], ignore_index=True).set_index(["method", "target"])
+
+
+def plot_evaluation(table: pd.DataFrame) -> Figure:
+    """Mean of each metric per method (bars) with the random ranking's expectation (black ticks)."""
+    import matplotlib.pyplot as plt
+
+    means = table.xs("mean", level="target")
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(3.0 * len(METRICS), 3.2))
+    for ax, metric in zip(axes, METRICS, strict=True):
+        x = np.arange(len(means.index))
+        ax.bar(x, means[metric], color="tab:blue")
+        ax.scatter(x, means[f"random/{metric}"], marker="_", s=400, color="black", label="random")
+        ax.set_xticks(x, list(means.index), rotation=30)
+        ax.set_title(metric)
+        ax.axhline(0, color="grey", lw=0.5)
+    axes[0].legend(loc="best", fontsize=8)
+    fig.suptitle("Ranking quality, mean over targets (bars) vs a random ranking (ticks)")
+    fig.tight_layout()
+    return fig
+
+
+def realized_deltas(realized: pd.DataFrame) -> pd.DataFrame:
+    """Mean score minus the `none` mean, per target and intermediate (NaN without a baseline)."""
+    base = realized[BASELINE] if BASELINE in realized else pd.Series(np.nan, index=realized.index)
+    return realized.drop(columns=[BASELINE], errors="ignore").sub(base, axis=0)
