@@ -24,15 +24,16 @@ from stilts.rank.features import RankError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+DOWNSTREAM_ROLES = ("target", "probing")  # a probing task can be the task one ranks candidates for
 METRICS = ("spearman", "ndcg@3", "regret@1", "regret@3", "top3_hit")
 
 
 def realized_scores(sweep: str | Path) -> pd.DataFrame:
-    """Mean target score over restarts: index target task, columns intermediate (incl. `none`)."""
+    """Mean downstream score over restarts: index downstream task, columns intermediate (incl. `none`)."""
     kept, _ = deduplicate(load_results(sweep))
-    kept = kept[kept["role"] == "target"]
+    kept = kept[kept["role"].isin(DOWNSTREAM_ROLES)]
     if kept.empty:
-        raise RankError(f"{sweep}: no finished target cells (role `target`) to evaluate against")
+        raise RankError(f"{sweep}: no finished downstream cells (role `target` or `probing`) to evaluate")
     return run_means(kept)["mean"].unstack("intermediate")
 
 
