@@ -87,20 +87,26 @@ def evaluation_table(rankings: list[dict], realized: pd.DataFrame) -> pd.DataFra
 
 
 def plot_evaluation(table: pd.DataFrame) -> Figure:
-    """Mean of each metric per method (bars) with the random ranking's expectation (black ticks)."""
+    """Each metric per target and averaged (`mean`): grouped bars per method, and the random
+    ranking's expectation as a black tick over each group."""
     import matplotlib.pyplot as plt
 
-    means = table.xs("mean", level="target")
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(3.0 * len(METRICS), 3.2))
+    methods = list(dict.fromkeys(table.index.get_level_values("method")))
+    targets = list(dict.fromkeys(table.index.get_level_values("target")))
+    width = 0.8 / len(methods)
+    fig, axes = plt.subplots(len(METRICS), 1, figsize=(max(8.0, 1.6 * len(targets)), 2.2 * len(METRICS)))
     for ax, metric in zip(axes, METRICS, strict=True):
-        x = np.arange(len(means.index))
-        ax.bar(x, means[metric], color="tab:blue")
-        ax.scatter(x, means[f"random/{metric}"], marker="_", s=400, color="black", label="random")
-        ax.set_xticks(x, list(means.index), rotation=30)
-        ax.set_title(metric)
+        x = np.arange(len(targets))
+        for i, method in enumerate(methods):
+            values = [table.loc[(method, t), metric] for t in targets]
+            ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=method)
+        random = [table.loc[(methods[0], t), f"random/{metric}"] for t in targets]
+        ax.scatter(x, random, marker="_", s=900, color="black", label="random", zorder=3)
+        ax.set_xticks(x, targets)
+        ax.set_ylabel(metric)
         ax.axhline(0, color="grey", lw=0.5)
-    axes[0].legend(loc="best", fontsize=8)
-    fig.suptitle("Ranking quality, mean over targets (bars) vs a random ranking (ticks)")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    axes[0].set_title("Ranking quality per target and mean (black: random ranking)", fontsize=10)
     fig.tight_layout()
     return fig
 
