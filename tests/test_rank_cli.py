@@ -47,7 +47,8 @@ def _cfg(tmp_path: Path, target: str, candidate: str = "none"):
 def test_semb_needs_no_training_and_counts_sequences(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path, "demo_agree")
     candidates = ["demo_localagree", "demo_tense", "sst2"]
-    ranking = rank("semb", cfg, candidates, lambda c: _cfg(tmp_path, "demo_agree", c), tmp_path)
+    memo: dict = {}
+    ranking = rank("semb", cfg, candidates, lambda c: _cfg(tmp_path, "demo_agree", c), tmp_path, memo)
     assert not (tmp_path / "cache" / "intermediate").exists() or not any(
         (tmp_path / "cache" / "intermediate").iterdir()
     )
@@ -63,6 +64,16 @@ def test_semb_needs_no_training_and_counts_sequences(tmp_path: Path) -> None:
     assert ranking.cost.sequences == expected
     assert all(-1.0 <= s <= 1.0 for s in ranking.scores.values())
     assert ranking.cost.trained == []
+    # A second target shares the candidates' embeddings: only its own examples are read.
+    again = rank(
+        "semb",
+        _cfg(tmp_path, "demo_question"),
+        candidates[:1],
+        lambda c: _cfg(tmp_path, "demo_question", c),
+        tmp_path,
+        memo,
+    )
+    assert again.cost.sequences == senteval_train_rows("demo_question")
 
 
 def test_refusals_name_the_task_and_the_fix(tmp_path: Path) -> None:
@@ -71,6 +82,8 @@ def test_refusals_name_the_task_and_the_fix(tmp_path: Path) -> None:
         rank("logme", cfg, ["sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match="`candidates` holds `none`"):
         rank("semb", cfg, ["none", "sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
+    with pytest.raises(RankError, match=r"`candidates` names unknown task\(s\) \['nosuchtask'\]"):
+        rank("semb", cfg, ["sst2", "nosuchtask"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match="`method` is 'magic'"):
         rank("magic", cfg, ["sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
 

@@ -61,8 +61,11 @@ def evaluate_grid(cfg: DictConfig, compose: Compose, run_dir: Path) -> str:
         raise RankError(f"`targets` names {unknown}, which have no finished cells in {sweep}")
     records, costs = [], []
     for method in [str(m) for m in cfg.methods]:
+        memo: dict = {}  # semb embeds each task once for all targets
         for target in targets:
-            ranking = rank(method, compose(target), candidates, lambda c, t=target: compose(t, c), run_dir)
+            ranking = rank(
+                method, compose(target), candidates, lambda c, t=target: compose(t, c), run_dir, memo
+            )
             records.append(_record(ranking))
             costs.append(
                 {

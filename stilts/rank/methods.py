@@ -27,7 +27,7 @@ from stilts.rank.hscore import hscore
 from stilts.rank.logme import logme
 from stilts.stage import default_max_epochs, make_datamodule
 from stilts.tasks.datamodule import TaskDataModule
-from stilts.tasks.spec import NO_TASK, TaskSpec
+from stilts.tasks.spec import NO_TASK, TaskSpec, known_tasks
 
 log = logging.getLogger(__name__)
 CandidateConfig = Callable[[str], DictConfig]
@@ -47,7 +47,7 @@ class Ranking:
         return sorted(self.scores.items(), key=lambda item: -item[1])
 
 
-def check_candidates(candidates: list[str], target: str) -> list[str]:
+def check_candidates(candidates: list[str]) -> list[str]:
     names = [str(c) for c in candidates]
     if not names:
         raise RankError("`candidates` is empty; give the intermediate tasks to rank, e.g. candidates=[a,b]")
@@ -55,6 +55,11 @@ def check_candidates(candidates: list[str], target: str) -> list[str]:
         raise RankError(
             f"`candidates` holds `{NO_TASK}`: it is the baseline that transfer is measured "
             "against, not a candidate; remove it"
+        )
+    unknown = [name for name in names if name not in known_tasks()]
+    if unknown:
+        raise RankError(
+            f"`candidates` names unknown task(s) {unknown}; known tasks: {', '.join(known_tasks())}"
         )
     if len(set(names)) != len(names):
         raise RankError(f"`candidates` repeats a task: {names}")
@@ -106,21 +111,32 @@ def rank_by_features(
 
 
 def rank_by_semb(
-    cfg: DictConfig, candidates: list[str], candidate_cfg: CandidateConfig, run_dir: Path
+    cfg: DictConfig,
+    candidates: list[str],
+    candidate_cfg: CandidateConfig,
+    run_dir: Path,
+    memo: dict[str, np.ndarray] | None = None,
 ) -> Ranking:
-    """`semb`: cosine similarity of each candidate's dataset embedding to the target's."""
+    """`semb`: cosine similarity of each candidate's dataset embedding to the target's.
+
+    `memo` (task -> embedding) lets several rankings share embeddings (evaluation over many
+    targets); only embeddings computed in this call count in its cost."""
+    memo = {} if memo is None else memo
     started, cost = time.monotonic(), Cost()
     target = TaskSpec.from_config(cfg.target, key="target")
     tokenizer = load_tokenizer(cfg.model)
     encoder = build_encoder(cfg.model, dropout=0.0)  # pretrained (or model.encoder_weights) only
 
     def embed(node: DictConfig, spec: TaskSpec) -> np.ndarray:
+        if spec.name in memo:
+            return memo[spec.name]
         data = datamodule(node, spec, tokenizer)
         examples = sample(data.featurized("train"), cfg.rank.semb_examples, FEATURE_SEED)
         vector, sequences = mean_embedding(
             encoder, examples, data.featurizer.collator(tokenizer.pad_token_id), cfg.rank.batch_size
         )
         cost.sequences += sequences
+        memo[spec.name] = vector
         return vector
 
     reference = embed(cfg, target)
@@ -137,12 +153,17 @@ METHODS = ("logme", "hscore", "semb")
 
 
 def rank(
-    method: str, cfg: DictConfig, candidates: list[str], candidate_cfg: CandidateConfig, run_dir: Path
+    method: str,
+    cfg: DictConfig,
+    candidates: list[str],
+    candidate_cfg: CandidateConfig,
+    run_dir: Path,
+    memo: dict[str, np.ndarray] | None = None,
 ) -> Ranking:
-    """Rank `candidates` for `cfg.target` with `method` (one of METHODS)."""
-    names = check_candidates(list(candidates), str(cfg.target.name))
+    """Rank `candidates` for `cfg.target` with `method` (one of METHODS); `memo`: see rank_by_semb."""
+    names = check_candidates(list(candidates))
     if method == "semb":
-        return rank_by_semb(cfg, names, candidate_cfg, run_dir)
+        return rank_by_semb(cfg, names, candidate_cfg, run_dir, memo)
     if method in ("logme", "hscore"):
         return rank_by_features(method, cfg, names, candidate_cfg, run_dir)
     raise RankError(f"`method` is {method!r}; use one of {', '.join(METHODS)}")
