@@ -25,7 +25,7 @@ from stilts.probes import make_probes
 
 log = logging.getLogger("stilts.rank.testbed")
 TARGET_PROBES = ("se_bshift", "aj_def", "aj_wh")
-CANDIDATE_PROBES = ("se_sentlen", "se_coordinv", "aj_eos", "aj_coord")
+CANDIDATE_PROBES = ("se_somo", "se_coordinv", "aj_eos", "aj_coord")
 
 
 def prepare_data(data: Path, seed: int) -> None:
