@@ -60,3 +60,9 @@ def test_random_baselines_equal_enumeration(k: int) -> None:
 def test_random_regret_at_1_hand_worked() -> None:
     # Each candidate first with probability 1/4: mean of (0.8 - x) / 0.8 = (0.2 + 0 + 0.3 + 0.1) / 4 / 0.8.
     assert metrics.random_regret(REALIZED, 1) == pytest.approx(0.6 / 4 / 0.8)
+
+
+def test_regret_is_undefined_without_a_positive_best_score() -> None:
+    scores = np.array([-0.1, 0.0, -0.3])
+    assert np.isnan(metrics.regret(np.array([1.0, 2.0, 3.0]), scores, 1))
+    assert np.isnan(metrics.random_regret(scores, 1))

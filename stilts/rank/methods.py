@@ -177,7 +177,8 @@ def estimate_replaced_grid(
 
     def size(node: DictConfig, key: str) -> tuple[int, int]:
         spec = TaskSpec.from_config(node, key=key)
-        n = datamodule(cfg, spec, tokenizer).train_size
+        n = len(datamodule(cfg, spec, tokenizer).read_split("train"))  # records only: no tokenizing
+        n = min(n, spec.train_size) if spec.train_size is not None else n
         return n, default_max_epochs(spec, n)
 
     inter = {name: size(candidate_cfg(name).intermediate, f"intermediate ({name})") for name in candidates}

@@ -53,9 +53,12 @@ def ndcg(predicted: np.ndarray, realized: np.ndarray, k: int = 3) -> float:
 
 
 def regret(predicted: np.ndarray, realized: np.ndarray, k: int = 1) -> float:
-    """Poth et al.'s Regret@k: relative shortfall of the best of the top k from the best of all."""
+    """Poth et al.'s Regret@k: relative shortfall of the best of the top k from the best of all
+    (NaN when the best score is not positive, e.g. an MCC <= 0: the ratio means nothing there)."""
     realized = np.asarray(realized, dtype=np.float64)
     best = realized.max()
+    if best <= 0:
+        return float("nan")
     return float((best - realized[order(predicted)[:k]].max()) / best)
 
 
@@ -89,6 +92,8 @@ def random_regret(realized: np.ndarray, k: int = 1) -> float:
     k = min(k, n)
     weights = np.array([comb(j - 1, k - 1) for j in range(1, n + 1)], dtype=np.float64) / comb(n, k)
     best = values[-1]
+    if best <= 0:
+        return float("nan")
     return float((best - weights @ values) / best)
 
 
