@@ -15,13 +15,14 @@ How features (one row per decision the head makes) and labels are formed, by hea
   not a label of one feature row), edge probing (`span_heads.SpanClassificationHead`: multi-label
   span sets) and masked LM.
 
-Rows whose label is unknown (negative) are dropped.
+Rows whose label is unknown (negative) are dropped. Encoders run where they are (methods put
+them on the GPU when there is one); features come back as float64 numpy arrays.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import datasets
@@ -49,7 +50,7 @@ def _first_token(hidden: torch.Tensor, batch: Batch) -> Rows:
 def _choices(hidden: torch.Tensor, batch: Batch) -> Rows:
     mask = batch["choice_mask"]
     first = hidden[:, 0].view(*mask.shape, -1)
-    correct = torch.arange(mask.shape[1])[None, :] == batch["label"][:, None]
+    correct = torch.arange(mask.shape[1], device=mask.device)[None, :] == batch["label"][:, None]
     labels = torch.where(batch["label"][:, None] >= 0, correct.long(), -1)
     return first[mask], labels[mask]
 
@@ -110,8 +111,12 @@ def sample(dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datas
     return dataset.shuffle(seed=seed).select(range(limit))
 
 
-def _batches(dataset: datasets.Dataset, collate: Callable, batch_size: int) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
+def _batches(
+    dataset: datasets.Dataset, collate: Callable, batch_size: int, device: torch.device
+) -> Iterator[Batch]:
+    """The dataset's batches in order, tensors on `device` (the encoder's)."""
+    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
+        yield {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 @torch.no_grad()
@@ -125,14 +130,14 @@ def encode_rows(
     """Feature rows and labels of `dataset` under `encoder` (eval mode, no dropout)."""
     encoder.eval()
     features, labels, sequences = [], [], 0
-    for batch in _batches(dataset, collate, batch_size):
+    for batch in _batches(dataset, collate, batch_size, next(encoder.parameters()).device):
         inputs = {k: batch[k] for k in ENCODER_INPUTS if k in batch}
         hidden = encoder(**inputs).last_hidden_state
         sequences += int(inputs["input_ids"].shape[0])
         feats, labs = rows(hidden, batch)
         keep = labs >= 0
-        features.append(feats[keep].double().numpy())
-        labels.append(labs[keep].numpy())
+        features.append(feats[keep].double().cpu().numpy())
+        labels.append(labs[keep].cpu().numpy())
     return Encoded(np.concatenate(features), np.concatenate(labels), sequences)
 
 
@@ -144,7 +149,7 @@ def mean_embedding(
     as SEmb does (Poth et al., 2021); returns it and the number of sequences read."""
     encoder.eval()
     total, sequences = None, 0
-    for batch in _batches(dataset, collate, batch_size):
+    for batch in _batches(dataset, collate, batch_size, next(encoder.parameters()).device):
         inputs = {k: batch[k] for k in ENCODER_INPUTS if k in batch}
         hidden = encoder(**inputs).last_hidden_state.double()
         mask = inputs["attention_mask"].double()[..., None]
@@ -153,4 +158,4 @@ def mean_embedding(
         sequences += int(pooled.shape[0])
     if total is None:
         raise RankError("no examples to embed")
-    return (total / sequences).numpy(), sequences
+    return (total / sequences).cpu().numpy(), sequences

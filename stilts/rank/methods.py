@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from omegaconf import DictConfig
 
 from stilts.models.encoder import build_encoder, load_tokenizer
@@ -45,6 +46,11 @@ class Ranking:
 
     def ordered(self) -> list[tuple[str, float]]:
         return sorted(self.scores.items(), key=lambda item: -item[1])
+
+
+def device() -> torch.device:
+    """The GPU when there is one: ranking reads many examples through large encoders."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def check_candidates(candidates: list[str]) -> list[str]:
@@ -99,7 +105,7 @@ def rank_by_features(
     for name in candidates:
         ccfg = candidate_cfg(name)
         weights = _intermediate_weights(ccfg, name, run_dir, tokenizer, cost)
-        encoder = build_encoder(ccfg.model, dropout=0.0, weights=weights)
+        encoder = build_encoder(ccfg.model, dropout=0.0, weights=weights).to(device())
         encoded = encode_rows(encoder, examples, collate, rows, cfg.rank.batch_size)
         if np.unique(encoded.labels).size < 2:
             raise RankError(f"target `{target.name}`: the sampled training examples hold one label only")
@@ -125,7 +131,7 @@ def rank_by_semb(
     started, cost = time.monotonic(), Cost()
     target = TaskSpec.from_config(cfg.target, key="target")
     tokenizer = load_tokenizer(cfg.model)
-    encoder = build_encoder(cfg.model, dropout=0.0)  # pretrained (or model.encoder_weights) only
+    encoder = build_encoder(cfg.model, dropout=0.0).to(device())  # pretrained (or model.encoder_weights)
 
     def embed(node: DictConfig, spec: TaskSpec) -> np.ndarray:
         if spec.name in memo:
