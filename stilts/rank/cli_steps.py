@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from stilts.rank.evaluation import evaluation_table, grid_stage_seconds, realized_deltas, realized_scores
 from stilts.rank.features import RankError
-from stilts.rank.methods import estimate_replaced_grid, rank
+from stilts.rank.methods import Ranking, estimate_replaced_grid, rank
 from stilts.rank.report import md_table, ranking_text, summary_table, write_evaluation
 from stilts.tasks.spec import NO_TASK
 
@@ -31,7 +31,8 @@ def rank_one(cfg: DictConfig, compose: Compose, run_dir: Path) -> str:
     return ranking_text(ranking, grid)
 
 
-def _record(ranking) -> dict:
+def _record(ranking: Ranking) -> dict:
+    """The JSON form of a ranking (ranking.json, rankings.json)."""
     cost = ranking.cost
     return {
         "method": ranking.method,
