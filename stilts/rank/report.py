@@ -79,7 +79,7 @@ def write_evaluation(table: pd.DataFrame, deltas: pd.DataFrame, costs: pd.DataFr
         "",
         "## Cost of each method",
         "",
-        md_table(costs, digits=1),
+        md_table(costs, digits=3),
         "",
         "## Realized deltas (mean over restarts minus the `none` mean)",
         "",
