@@ -1,1 +1,0 @@
-"""Models: the shared encoder, the pluggable task heads and the TransferModule."""

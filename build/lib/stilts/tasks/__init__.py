@@ -1,1 +1,0 @@
-"""Tasks: specs, raw-format readers, featurizers, the datamodule and the paper's metrics."""

@@ -1,0 +1,1 @@
+"""Ranking candidate intermediate tasks for a target without training the grid (`stilts-rank`)."""

@@ -1,0 +1,3 @@
+from stilts.rank.cli import main
+
+main()
