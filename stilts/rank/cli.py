@@ -14,7 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import CONF_PACKAGE, register_resolvers
 from stilts.errors import StiltsError
 
 log = logging.getLogger("stilts")
@@ -33,7 +33,7 @@ def composer(overrides: list[str]):
     return compose
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="rank")
+@hydra.main(version_base="1.3", config_path=CONF_PACKAGE, config_name="rank")
 def run(cfg: DictConfig) -> None:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
     import matplotlib

@@ -20,13 +20,14 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from stilts.identity import stage_seed
 from stilts.models.encoder import build_encoder, load_tokenizer
-from stilts.pipeline import intermediate_encoder
+from stilts.pipeline import intermediate_encoder, intermediate_material
 from stilts.rank.cost import Cost, GridEstimate, estimate_grid
 from stilts.rank.features import RankError, encode_rows, mean_embedding, row_maker, sample
 from stilts.rank.hscore import hscore
 from stilts.rank.logme import logme
-from stilts.stage import default_max_epochs, make_datamodule
+from stilts.stage import make_datamodule
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import NO_TASK, TaskSpec, known_tasks
 
@@ -79,7 +80,10 @@ def datamodule(cfg: DictConfig, spec: TaskSpec, tokenizer: Any) -> TaskDataModul
 def _intermediate_weights(cfg: DictConfig, candidate: str, run_dir: Path, tokenizer: Any, cost: Cost) -> Path:
     spec = TaskSpec.from_config(cfg.intermediate, key=f"intermediate (candidate {candidate})")
     started = time.monotonic()
-    source = intermediate_encoder(cfg, spec, run_dir / candidate, tokenizer)
+    seed = stage_seed(cfg, "intermediate")
+    data = make_datamodule(cfg, spec, tokenizer, seed)  # as the pipeline builds it: the grid's cache key
+    material = intermediate_material(cfg, data, seed, tokenizer)
+    source = intermediate_encoder(cfg, data, material, run_dir / candidate, tokenizer)
     if source["trained_now"]:
         cost.trained.append(candidate)
         cost.train_wall_s += time.monotonic() - started
@@ -185,7 +189,7 @@ def estimate_replaced_grid(
         spec = TaskSpec.from_config(node, key=key)
         n = len(datamodule(cfg, spec, tokenizer).read_split("train"))  # records only: no tokenizing
         n = min(n, spec.train_size) if spec.train_size is not None else n
-        return n, default_max_epochs(spec, n)
+        return n, int(spec.max_epochs)
 
     inter = {name: size(candidate_cfg(name).intermediate, f"intermediate ({name})") for name in candidates}
     return estimate_grid(
