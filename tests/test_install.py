@@ -8,6 +8,7 @@ a path entry instead of downloading them again; stilts itself comes only from th
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,19 +22,13 @@ from tests.helpers import FIXTURES, REPO, offline_env
 
 @pytest.mark.slow
 def test_a_wheel_in_a_fresh_venv_trains_a_cell_from_an_unrelated_folder(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy: setuptools builds in place (build/, *.egg-info)
+    shutil.copytree(REPO / "stilts", source / "stilts", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     wheels = tmp_path / "wheels"
-    build = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--no-deps",
-        "--no-build-isolation",
-        "-q",
-        "-w",
-        str(wheels),
-    ]
-    subprocess.run([*build, str(REPO)], check=True, capture_output=True, cwd=tmp_path)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*build, "-w", str(wheels), str(source)], check=True, capture_output=True, cwd=tmp_path)
     (wheel,) = wheels.glob("stilts-*.whl")
 
     env_dir = tmp_path / "fresh"
