@@ -82,7 +82,7 @@ def run_hf(setting: Setting, grouped: bool) -> dict[str, Any]:
         def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             measure.epoch_s = time.perf_counter() - self.started
 
-    adamw = cfg.optim.adamw
+    adamw, schedule = cfg.optim.optimizer, cfg.optim.scheduler  # optim=adamw (benchmarks.runners)
     args = TrainingArguments(
         output_dir=str(Path(setting.work_dir) / measure.runner),
         per_device_train_batch_size=setting.batch_size,
@@ -99,7 +99,7 @@ def run_hf(setting: Setting, grouped: bool) -> dict[str, Any]:
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
         seed=setting.seed,
-        **_version_args(TrainingArguments, grouped, adamw.warmup_ratio),
+        **_version_args(TrainingArguments, grouped, schedule.warmup_ratio),
     )
     trainer = Trainer(
         model=model,
