@@ -120,10 +120,20 @@ MODEL_KEYS: dict[str, Rule] = {
     "kwargs": mapping_or_null,
     "dropout_placement": one_of("head", "every_layer"),
 }
+FORGETTING_KEYS: dict[str, Rule] = {
+    "enabled": boolean,
+    "text": text,
+    "max_sentences": integer(1),
+    "batch_size": integer(1),
+    "mask_probability": number(0.0, 1.0, low_open=True),
+    "seed": integer(0),
+    "max_tokens": integer(2),
+    "mlm_head": anything,
+}
 # Top-level keys of conf/train.yaml and its config groups.
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
-    "keep_checkpoints save_encoder force cell_name sweep_name stage"
+    "keep_checkpoints save_encoder force cell_name sweep_name stage forgetting control"
 ).split()
 MIN_SEEDS = 1
 
@@ -147,6 +157,8 @@ def check_config(cfg: DictConfig) -> None:
     )
     check_task(cfg.target, "target")
     check_node(cfg.model, "model", MODEL_KEYS)
+    if cfg.get("forgetting") is not None:
+        check_node(cfg.forgetting, "forgetting", FORGETTING_KEYS)
     check_trainer(cfg.trainer)
     check_value("seed", cfg.get("seed"), integer(0, optional=True))
     for key in ("keep_checkpoints", "save_encoder", "force"):
