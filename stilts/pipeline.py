@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 
 import stilts
 from stilts.cache import EncoderCache, cache_key
+from stilts.controls import control_material, control_name
 from stilts.forgetting.readout import MLM_HEAD
 from stilts.forgetting.store import forgetting_record
 from stilts.identity import (
@@ -53,7 +54,7 @@ def intermediate_material(
 ) -> dict[str, Any]:
     """Everything that determines an intermediate encoder: the key material of its cache entry."""
     featurizer = datamodule.featurizer
-    return {
+    material = {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "task": datamodule.spec.name,
         "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
@@ -66,6 +67,10 @@ def intermediate_material(
         "seed": seed,
         "max_length": int(cfg.model.max_length),
     }
+    control = control_material(cfg)
+    if control is not None:  # absent for `control=none`: the default keeps every earlier key
+        material["control"] = control
+    return material
 
 
 def intermediate_encoder(
@@ -121,6 +126,7 @@ def build_result(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "cell": cfg.cell_name,
         "intermediate": cfg.intermediate.name,
+        "control": control_name(cfg) if cfg.intermediate.name != NO_TASK else "none",
         "task": spec.name,
         "role": spec.role,
         "restart": int(cfg.restart),
