@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from tests.helpers import FIXTURES, run_tiny_cell
@@ -71,3 +72,30 @@ def test_measures_are_computed_once_per_encoder_and_copied_into_results(
 def test_measures_are_skipped_with_a_reason_without_a_pretrained_encoder(tmp_path) -> None:
     result = run_tiny_cell(tmp_path, ["task@target=cb", "+trainer.max_steps=1"])
     assert "model.random_init" in result["forgetting"]["skipped"]
+
+
+def test_ewc_estimates_its_fisher_with_the_pretrained_mlm_head(tmp_path, monkeypatch, pretrained) -> None:
+    from stilts.controls import ewc
+
+    fishers: list[dict] = []
+    original = ewc.estimate_fisher
+
+    def keeping(*args, **kwargs):
+        fishers.append(original(*args, **kwargs))
+        return fishers[-1]
+
+    monkeypatch.setattr(ewc, "estimate_fisher", keeping)
+    overrides = [
+        f"model.encoder_weights={pretrained / 'encoder.safetensors'}",
+        "forgetting.enabled=false",
+        "task@intermediate=rte",
+        "task@target=cb",
+        "control=ewc",
+        "+trainer.max_steps=1",
+    ]
+    result = run_tiny_cell(tmp_path, overrides)
+    assert result["control"] == "ewc" and "forgetting" not in result
+    (fisher,) = fishers
+    values = torch.cat([value.flatten() for value in fisher.values()])
+    assert values.mean().item() == pytest.approx(1.0) and (values >= 0).all()
+    assert "embeddings.word_embeddings.weight" in fisher

@@ -39,7 +39,9 @@ def build_control(cfg: DictConfig, role: str, encoder: nn.Module, context: Contr
     """The stage's control: only intermediate stages get one, and `none` is no control at all."""
     if role != "intermediate" or control_name(cfg) == NO_CONTROL:
         return None
-    node = {k: v for k, v in cfg.control.items() if k != "name"}
+    node = {k: v for k, v in OmegaConf.to_container(cfg.control, resolve=True).items() if k != "name"}
     if "_target_" not in node:
         raise ConfigError(f"`control` {control_name(cfg)}: the node has no `_target_` (conf/control/*.yaml)")
-    return instantiate(node, encoder=encoder, context=context, _recursive_=False)
+    # A partial: the settings come from the config, the live encoder and context from the stage.
+    make = instantiate(node, _partial_=True)
+    return make(encoder=encoder, context=context)
