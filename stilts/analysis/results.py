@@ -25,6 +25,8 @@ RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 BASELINE = "none"
 METRIC_PREFIX = "metric/"
+FORGETTING_PREFIX = "forgetting/"  # scalar forgetting measures of the cell's encoder (stilts.forgetting)
+NO_CONTROL = "none"
 COLUMNS = [
     "intermediate",
     "task",
@@ -46,6 +48,7 @@ COLUMNS = [
     "predictions",
     "created",
     "identity",
+    "control",
 ]
 # Two records with the same `identity` are duplicates: the cell's name (stilts.identity.cell_name,
 # which hashes every setting that changes the result) for records that carry one (schema >= 2);
@@ -99,9 +102,13 @@ def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, c
         "predictions": str(predictions) if predictions is not None else None,
         "created": created,
         "identity": record_identity(record),
+        "control": str(record.get("control") or NO_CONTROL),  # records before controls: none
     }
     for name, value in (record.get("metrics") or {}).items():
         row[METRIC_PREFIX + name] = value
+    for name, value in (record.get("forgetting") or {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row[FORGETTING_PREFIX + name] = value
     if status == "finished" and np.isnan(row["main"]):
         raise ResultsError(f"{path}: finished result record has no 'main' score")
     return row
@@ -123,7 +130,7 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
-    metrics = sorted(c for c in frame.columns if c.startswith(METRIC_PREFIX))
+    metrics = sorted(c for c in frame.columns if c.startswith((METRIC_PREFIX, FORGETTING_PREFIX)))
     frame = frame.reindex(columns=COLUMNS + metrics)
     frame["restart"] = frame["restart"].astype(int)
     frame["intermediate_train_size"] = frame["intermediate_train_size"].astype("Int64")
