@@ -160,6 +160,7 @@ def check_config(cfg: DictConfig) -> None:
     if cfg.get("forgetting") is not None:
         check_node(cfg.forgetting, "forgetting", FORGETTING_KEYS)
     check_trainer(cfg.trainer)
+    check_control(cfg.get("control"))
     check_value("seed", cfg.get("seed"), integer(0, optional=True))
     for key in ("keep_checkpoints", "save_encoder", "force"):
         check_value(key, cfg.get(key), boolean)
@@ -205,6 +206,23 @@ def check_trainer(node: DictConfig) -> None:
 
     allowed = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"] + ["_target_"]
     unknown(node.keys(), allowed, "trainer.")
+
+
+def check_control(node: DictConfig | None) -> None:
+    """A control node (conf/control/) holds `name`, `_target_` and arguments of the target's class."""
+    if node is None or node.get("name") == "none":
+        return
+    from hydra.utils import get_class
+
+    try:
+        cls = get_class(str(node.get("_target_")))
+    except Exception as err:  # noqa: BLE001 - any import failure is a config error here
+        raise ConfigError(
+            f"`control._target_` is {node.get('_target_')!r}: cannot import it ({err})"
+        ) from err
+    params = inspect.signature(cls.__init__).parameters
+    allowed = [p for p in params if p not in ("self", "encoder", "context")] + ["name", "_target_"]
+    unknown(node.keys(), allowed, "control.")
 
 
 def check_restart(cfg: DictConfig) -> None:

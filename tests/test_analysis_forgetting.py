@@ -103,6 +103,11 @@ def test_report_has_a_forgetting_section_and_keeps_controls_out_of_figure_2(tmp_
     assert "## Forgetting" in report and "forgetting_scatter.png" in report
     figure2 = pd.read_csv(out / "transfer_matrix.csv", index_col=0)
     assert figure2.loc["rte", "a"] == pytest.approx(-10.0)  # plain runs only, not averaged with mlm_mix
-    for name in ("forgetting_measures.csv", "forgetting_correlation_spearman.png", "transfer_by_control.csv"):
+    for name in (
+        "forgetting_measures.csv",
+        "forgetting_mlm_loss.png",
+        "forgetting_correlation_spearman.png",
+        "transfer_by_control.csv",
+    ):
         assert (out / name).is_file()
     assert (out / "transfer_matrix_mlm_mix.png").is_file()

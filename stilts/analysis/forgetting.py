@@ -107,6 +107,27 @@ def plot_forgetting_scatter(frame: pd.DataFrame, measure: str) -> Figure:
     return fig
 
 
+def plot_mlm_loss(table: pd.DataFrame) -> Figure:
+    """MLM loss per intermediate task (from `measure_table`), one bar per control, the pretrained
+    encoder's loss as a dashed line."""
+    loss = table["mlm_loss"].unstack("control")
+    pretrained = loss.loc[BASELINE].dropna() if BASELINE in loss.index else pd.Series(dtype=float)
+    loss = loss.drop(index=[BASELINE], errors="ignore")
+    controls = sorted(loss.columns, key=lambda c: (c != NO_CONTROL, c))
+    fig = Figure(figsize=(1.6 + 1.1 * len(loss), 3.2))
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(controls))
+    for k, control in enumerate(controls):
+        positions = np.arange(len(loss)) + (k - (len(controls) - 1) / 2) * width
+        ax.bar(positions, loss[control], width=width, label=f"control: {control}")
+    if len(pretrained):
+        ax.axhline(float(pretrained.iloc[0]), color="black", linestyle="--", label="pretrained encoder")
+    ax.set_xticks(np.arange(len(loss)), list(loss.index), rotation=20, fontsize=8)
+    ax.set_ylabel("MLM loss on the held-out sample")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def control_matrices(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The transfer matrix (Figure 2) of each control's intermediate encoders against the same baseline."""
     runs = finished_full_size(frame)

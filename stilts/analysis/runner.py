@@ -233,6 +233,10 @@ def forgetting_section(kept: pd.DataFrame, result: Outputs, report: Report, alph
             "(last layer; mean over layers). `forgetting_measures.csv`:",
             md_table(table),
         ]
+        if "mlm_loss" in table:
+            result.figure(forgetting.plot_mlm_loss(table), "forgetting_mlm_loss")
+            caption = "MLM loss per intermediate encoder and control; dashed: the pretrained encoder's"
+            blocks.append(report.figure("forgetting_mlm_loss", caption))
         for method, corr in forgetting.forgetting_correlations(kept, alpha).items():
             stem = f"forgetting_correlation_{method}"
             result.csv(corr.r, stem)
