@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from stilts.runs import write_atomic
 from stilts.tasks.featurizers import tokenizer_digest
 
 log = logging.getLogger(__name__)
-SUMMARY_KEYS = ("mlm_loss", "mlm_loss_increase", "weight_change_all", "cka_last", "cka_mean")
 
 
 def head_source(cfg: DictConfig) -> str | None:
@@ -50,8 +50,6 @@ def head_source(cfg: DictConfig) -> str | None:
 
 def skip_reason(cfg: DictConfig) -> str | None:
     """Why no measure can be taken for this config (None when they can)."""
-    if not cfg.forgetting.get("enabled", False):
-        return "forgetting.enabled is false"
     if cfg.model.get("random_init") and not cfg.model.get("encoder_weights"):
         return "no pretrained encoder: model.random_init without model.encoder_weights"
     if not Path(cfg.forgetting.text).is_file():
@@ -101,7 +99,7 @@ def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> d
     return record
 
 
-def _once(path: Path, lock: Path, compute: Any) -> dict[str, Any]:
+def _once(path: Path, lock: Path, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The record at `path`, computed and written atomically under `lock` the first time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
