@@ -52,7 +52,9 @@ def measure_table(frame: pd.DataFrame) -> pd.DataFrame:
     table.columns = [c.removeprefix(FORGETTING_PREFIX) for c in table.columns]
     table["restarts"] = encoders.groupby(["control", "intermediate"]).size()
     order = {name: i for i, name in enumerate(order_intermediates(list(runs["intermediate"].unique())))}
-    return table.sort_index(key=lambda level: level.map(order) if level.name == "intermediate" else level)
+    # `none` first in both levels: the plain runs, and the pretrained encoder as the reference row.
+    position = sorted(table.index, key=lambda key: (key[0] != NO_CONTROL, key[0], order.get(key[1], -1)))
+    return table.loc[position]
 
 
 def delta_runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +110,7 @@ def plot_forgetting_scatter(frame: pd.DataFrame, measure: str) -> Figure:
 
 
 def plot_mlm_loss(table: pd.DataFrame) -> Figure:
-    """MLM loss per intermediate task (from `measure_table`), one bar per control, the pretrained
+    """MLM loss per intermediate task (from `measure_table`), one point per control, the pretrained
     encoder's loss as a dashed line."""
     loss = table["mlm_loss"].unstack("control")
     pretrained = loss.loc[BASELINE].dropna() if BASELINE in loss.index else pd.Series(dtype=float)
@@ -116,10 +118,10 @@ def plot_mlm_loss(table: pd.DataFrame) -> Figure:
     controls = sorted(loss.columns, key=lambda c: (c != NO_CONTROL, c))
     fig = Figure(figsize=(1.6 + 1.1 * len(loss), 3.2))
     ax = fig.add_subplot()
-    width = 0.8 / max(1, len(controls))
-    for k, control in enumerate(controls):
+    width = 0.5 / max(1, len(controls))
+    for k, control in enumerate(controls):  # points, not bars: the losses differ far from 0
         positions = np.arange(len(loss)) + (k - (len(controls) - 1) / 2) * width
-        ax.bar(positions, loss[control], width=width, label=f"control: {control}")
+        ax.scatter(positions, loss[control], s=40, marker="o", label=f"control: {control}")
     if len(pretrained):
         ax.axhline(float(pretrained.iloc[0]), color="black", linestyle="--", label="pretrained encoder")
     ax.set_xticks(np.arange(len(loss)), list(loss.index), rotation=20, fontsize=8)
