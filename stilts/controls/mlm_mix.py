@@ -4,7 +4,9 @@ The paper's conclusion (Pruksachatkun et al., ACL 2020, section 7) proposes "int
 objective into intermediate-task training" against forgetting; this is that, in the style of
 multi-task mixing: a fixed share `ratio` of the stage's batches are masked-LM batches, scored by an
 MLM head tied to the encoder's input embeddings (initialised from the pretrained MLM head when there
-is one). An epoch is still one pass over the task's data; the MLM batches come on top.
+is one). An epoch is still one pass over the task's data; the MLM batches come on top. An interrupted
+stage resumes from its last checkpoint at the start of that epoch (stilts.callbacks.ExactResume skips
+already-trained batches only for the task's own sampler).
 """
 
 from __future__ import annotations
