@@ -27,7 +27,7 @@ from stilts.forgetting.readout import readout_from_masked_lm
 from stilts.forgetting.sample import read_sample
 from stilts.forgetting.store import head_source
 from stilts.models.mlm_head import MaskedLMHead
-from stilts.tasks.masked_lm import MaskingCollator
+from stilts.tasks.masked_lm import MaskingCollator, masking_ids
 
 MARK = "mlm_mix"  # key that marks the control's own batches
 
@@ -123,12 +123,7 @@ def _mlm_loader(text: Path, context: ControlContext, probability: float, batch_s
         {"input_ids": i, "attention_mask": m}
         for i, m in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
     ]
-    ids = {
-        "pad": tokenizer.pad_token_id,
-        "mask": tokenizer.mask_token_id,
-        "bos": tokenizer.cls_token_id if tokenizer.cls_token_id is not None else -1,
-        "eos": tokenizer.sep_token_id if tokenizer.sep_token_id is not None else -1,
-    }
+    ids = masking_ids(tokenizer)
     return DataLoader(
         examples,
         batch_size=batch_size,

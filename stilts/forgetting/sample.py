@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import ConfigError
-from stilts.tasks.masked_lm import MaskingCollator
+from stilts.tasks.masked_lm import MaskingCollator, masking_ids
 
 
 def read_sample(path: Path, max_sentences: int) -> list[str]:
@@ -31,12 +31,7 @@ def masked_batches(
     """The sample in fixed order and batches, masked as in MLM training (15% chosen, 80/10/10) by a
     generator seeded with `forgetting.seed`: the same masks for every encoder."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    ids = {
-        "pad": tokenizer.pad_token_id,
-        "mask": tokenizer.mask_token_id,
-        "bos": tokenizer.cls_token_id if tokenizer.cls_token_id is not None else -1,
-        "eos": tokenizer.sep_token_id if tokenizer.sep_token_id is not None else -1,
-    }
+    ids = masking_ids(tokenizer)
     collate = MaskingCollator(ids, len(tokenizer), float(settings.mask_probability), int(settings.seed))
     examples = [
         {"input_ids": i, "attention_mask": m}
