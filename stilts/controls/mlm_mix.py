@@ -6,7 +6,8 @@ multi-task mixing: a fixed share `ratio` of the stage's batches are masked-LM ba
 MLM head tied to the encoder's input embeddings (initialised from the pretrained MLM head when there
 is one). An epoch is still one pass over the task's data; the MLM batches come on top. An interrupted
 stage resumes from its last checkpoint at the start of that epoch (stilts.callbacks.ExactResume skips
-already-trained batches only for the task's own sampler).
+already-trained batches only for the task's own sampler). Under DDP every rank draws the same MLM
+batches (the text is not sharded), so the MLM share of the data seen is smaller than on one device.
 """
 
 from __future__ import annotations
