@@ -23,6 +23,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from stilts.controls import NO_CONTROL, control_material, control_name
+
 NO_TASK = "none"
 NAME_HASH_CHARS = 8
 # Trainer keys that change how a run is displayed, not what it computes.
@@ -71,7 +73,8 @@ def config_material(cfg: DictConfig) -> dict[str, Any]:
     `intermediate.*` for every choice, and they change nothing."""
     intermediate = cfg.intermediate
     none = intermediate.get("name") == NO_TASK
-    return {
+    control = None if none else control_material(cfg)
+    material = {
         "intermediate": {"name": NO_TASK} if none else _plain(intermediate),
         "target": _plain(cfg.target),
         "model": _plain(cfg.model),
@@ -85,11 +88,17 @@ def config_material(cfg: DictConfig) -> dict[str, Any]:
         "encoder_weights": weights_digest(cfg),
         "data_source": cfg.data.get("source"),
     }
+    if control is not None:  # absent for `control=none`: the default keeps every earlier name
+        material["control"] = control
+    return material
 
 
 def slot(cfg: DictConfig) -> str:
     """The readable part of a cell's name."""
-    parts = [str(cfg.intermediate.get("name")), str(cfg.target.get("name")), f"r{cfg.get('restart')}"]
+    parts = [str(cfg.intermediate.get("name"))]
+    if cfg.intermediate.get("name") != NO_TASK and control_name(cfg) != NO_CONTROL:
+        parts.append(control_name(cfg))  # e.g. mnli__l2sp__rte__r0...
+    parts += [str(cfg.target.get("name")), f"r{cfg.get('restart')}"]
     if cfg.get("seed") is not None:
         parts.append(f"s{cfg.seed}")
     parts.append(f"lr{cfg.target.get('lr')}_do{cfg.target.get('dropout')}")

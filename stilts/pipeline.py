@@ -23,6 +23,9 @@ from safetensors.torch import save_file
 
 import stilts
 from stilts.cache import EncoderCache, cache_key
+from stilts.controls import control_material, control_name
+from stilts.forgetting.readout import MLM_HEAD
+from stilts.forgetting.store import forgetting_record
 from stilts.identity import (
     NO_TASK,
     CellIdentity,
@@ -33,6 +36,7 @@ from stilts.identity import (
 )
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
+from stilts.models.mlm_head import MaskedLMHead
 from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
 from stilts.stage import StageOutcome, make_datamodule, train_stage
 from stilts.tasks.datamodule import TaskDataModule
@@ -50,7 +54,7 @@ def intermediate_material(
 ) -> dict[str, Any]:
     """Everything that determines an intermediate encoder: the key material of its cache entry."""
     featurizer = datamodule.featurizer
-    return {
+    material = {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "task": datamodule.spec.name,
         "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
@@ -63,6 +67,10 @@ def intermediate_material(
         "seed": seed,
         "max_length": int(cfg.model.max_length),
     }
+    control = control_material(cfg)
+    if control is not None:  # absent for `control=none`: the default keeps every earlier key
+        material["control"] = control
+    return material
 
 
 def intermediate_encoder(
@@ -118,6 +126,7 @@ def build_result(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "cell": cfg.cell_name,
         "intermediate": cfg.intermediate.name,
+        "control": control_name(cfg) if cfg.intermediate.name != NO_TASK else "none",
         "task": spec.name,
         "role": spec.role,
         "family": spec.cfg.get("family"),
@@ -210,13 +219,17 @@ def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     else:
         source = intermediate_encoder(cfg, *cell.intermediate, run_dir, tokenizer)
         weights = Path(source["path"])
+    # Measured once per encoder (cached beside it), before the target stage so a problem shows early.
+    forgetting = (
+        forgetting_record(cfg, tokenizer, weights.parent if weights else None) if is_rank_zero() else None
+    )
     target = cell.target
     stage_dir = run_dir / target.role
     outcome = train_stage(
         cfg, target, target.role, cell.seed, stage_dir, tokenizer, weights, cell.target_data
     )
     try:
-        result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome)
+        result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome, forgetting)
     finally:
         outcome.close_logger(status="failed")  # a no-op when _finish closed it after writing the result
     return result
@@ -230,9 +243,12 @@ def _finish(
     seed: int,
     source: dict[str, Any],
     outcome: StageOutcome,
+    forgetting: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the cell's result, predictions and (optionally) encoder; close the stage's logger."""
     result = build_result(cfg, target, seed, source, outcome)
+    if forgetting is not None:
+        result["forgetting"] = forgetting
     result["cell"] = identity.name
     result["cell_digest"] = identity.digest
     result["identity"] = identity.record()
@@ -247,9 +263,21 @@ def _finish(
         weights = {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()}
         save_file(weights, str(run_dir / ".encoder.safetensors.tmp"))
         (run_dir / ".encoder.safetensors.tmp").replace(run_dir / "encoder.safetensors")
+        _save_mlm_head(outcome.module.head, run_dir)
     write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):
             shutil.rmtree(run_dir / stage / "checkpoints", ignore_errors=True)
     log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result["main"], run_dir / RESULT)
     return result
+
+
+def _save_mlm_head(head: Any, run_dir: Path) -> None:
+    """Keep an MLM stage's head beside its encoder: forgetting measures read every later encoder out
+    with it (stilts.forgetting.readout). The decoder is tied to the encoder's embeddings, so only the
+    head's own tensors are written."""
+    if not isinstance(head, MaskedLMHead):
+        return
+    own = {k: v.contiguous() for k, v in head.state_dict().items() if not k.startswith("embeddings.")}
+    save_file(own, str(run_dir / f".{MLM_HEAD}.tmp"))
+    (run_dir / f".{MLM_HEAD}.tmp").replace(run_dir / MLM_HEAD)

@@ -32,8 +32,9 @@ from stilts.errors import StiltsError
 from stilts.runs import RESULT, finished_result, read_record
 
 log = logging.getLogger("stilts")
-# Overrides that decide which intermediate encoder a cell needs (besides the model, fixed per sweep).
-INTERMEDIATE_KEYS = ("task@intermediate", "intermediate.", "restart", "seed", "seeds")
+# Overrides that decide which intermediate encoder a cell needs (besides the model, fixed per sweep),
+# a control against forgetting (`control=...`, `control.*`) included.
+INTERMEDIATE_KEYS = ("task@intermediate", "intermediate.", "restart", "seed", "seeds", "control")
 STATUSES = ("finished", "failed", "to run", "invalid")
 
 

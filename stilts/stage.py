@@ -19,6 +19,8 @@ from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss
 from stilts.contracts import BindsEncoder, BindsReferences
+from stilts.controls import build_control
+from stilts.controls.base import ControlContext
 from stilts.errors import CheckpointError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
@@ -132,6 +134,8 @@ def train_stage(
     )
     if isinstance(head, BindsEncoder):  # e.g. the MLM decoder, tied to the input embeddings
         head.bind_encoder(encoder)
+    control = build_control(cfg, role, encoder, ControlContext(cfg, tokenizer, spec.batch_size, seed))
+    datamodule.train_wrapper = control.wrap_train_loader if control is not None else None
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
     for metric in metrics.values():
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
@@ -146,6 +150,7 @@ def train_stage(
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler),
         no_decay=list(cfg.optim.no_decay),
+        control=control,
     )
     module.majority_label = datamodule.majority_label()
 

@@ -124,10 +124,21 @@ MODEL_KEYS: dict[str, Rule] = {
     "tokenizer": anything,
     "attn_implementation": text,
 }
+FORGETTING_KEYS: dict[str, Rule] = {
+    "enabled": boolean,
+    "text": text,
+    "max_sentences": integer(1),
+    "batch_size": integer(1),
+    "mask_probability": number(0.0, 1.0, low_open=True),
+    "seed": integer(0),
+    "max_tokens": integer(2),
+    "mlm_head": anything,
+}
 # Top-level keys of stilts/conf/train.yaml and its config groups.
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
-    "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams"
+    "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams "
+    "forgetting control"
 ).split()
 MIN_SEEDS = 1
 
@@ -151,7 +162,10 @@ def check_config(cfg: DictConfig) -> None:
     )
     check_task(cfg.target, "target")
     check_node(cfg.model, "model", MODEL_KEYS)
+    if cfg.get("forgetting") is not None:
+        check_node(cfg.forgetting, "forgetting", FORGETTING_KEYS)
     check_trainer(cfg.trainer)
+    check_control(cfg.get("control"))
     check_value("seed", cfg.get("seed"), integer(0, optional=True))
     for key in ("keep_checkpoints", "save_encoder", "force"):
         check_value(key, cfg.get(key), boolean)
@@ -197,6 +211,23 @@ def check_trainer(node: DictConfig) -> None:
 
     allowed = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"] + ["_target_"]
     unknown(node.keys(), allowed, "trainer.")
+
+
+def check_control(node: DictConfig | None) -> None:
+    """A control node (stilts/conf/control/) holds `name`, `_target_` and arguments of the target's class."""
+    if node is None or node.get("name") == "none":
+        return
+    from hydra.utils import get_class
+
+    try:
+        cls = get_class(str(node.get("_target_")))
+    except Exception as err:  # noqa: BLE001 - any import failure is a config error here
+        raise ConfigError(
+            f"`control._target_` is {node.get('_target_')!r}: cannot import it ({err})"
+        ) from err
+    params = inspect.signature(cls.__init__).parameters
+    allowed = [p for p in params if p not in ("self", "encoder", "context")] + ["name", "_target_"]
+    unknown(node.keys(), allowed, "control.")
 
 
 def check_restart(cfg: DictConfig) -> None:

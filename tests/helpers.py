@@ -34,7 +34,7 @@ def cli(module: str, *args: str) -> list[str]:
 
 
 def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
-    """Compose a config from conf/ as the command line would, without running the app."""
+    """Compose a config from stilts/conf/ as the command line would, without running the app."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name=config_name, overrides=list(overrides))

@@ -17,6 +17,8 @@ RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 BASELINE = "none"
 METRIC_PREFIX = "metric/"
+FORGETTING_PREFIX = "forgetting/"  # scalar forgetting measures of the cell's encoder (stilts.forgetting)
+NO_CONTROL = "none"
 COLUMNS = [
     "intermediate",
     "task",
@@ -39,6 +41,7 @@ COLUMNS = [
     "predictions",
     "created",
     "identity",
+    "control",
 ]
 # Two records with the same `identity` are duplicates: the cell's name (stilts.identity.cell_name,
 # which hashes every setting that changes the result) for records that carry one (schema >= 2);
@@ -93,9 +96,13 @@ def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, c
         "predictions": str(predictions) if predictions is not None else None,
         "created": created,
         "identity": record_identity(record),
+        "control": str(record.get("control") or NO_CONTROL),  # records before controls: none
     }
     for name, value in (record.get("metrics") or {}).items():
         row[METRIC_PREFIX + name] = value
+    for name, value in (record.get("forgetting") or {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row[FORGETTING_PREFIX + name] = value
     if status == "finished" and np.isnan(row["main"]):
         raise ResultsError(f"{path}: finished result record has no 'main' score")
     return row

@@ -20,7 +20,9 @@ from stilts.analysis.records import (  # noqa: F401 - re-exported: the results A
     BASELINE,
     COLUMNS,
     DUPLICATE_KEY,
+    FORGETTING_PREFIX,
     METRIC_PREFIX,
+    NO_CONTROL,
     PREDICTIONS_FILE,
     RESULT_FILE,
     ResultsError,
@@ -36,7 +38,7 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
-    metrics = sorted(c for c in frame.columns if c.startswith(METRIC_PREFIX))
+    metrics = sorted(c for c in frame.columns if c.startswith((METRIC_PREFIX, FORGETTING_PREFIX)))
     frame = frame.reindex(columns=COLUMNS + metrics)
     frame["restart"] = frame["restart"].astype(int)
     frame["intermediate_train_size"] = frame["intermediate_train_size"].astype("Int64")

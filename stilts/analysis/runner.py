@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from stilts.analysis import curves, plots
+from stilts.analysis import curves, forgetting, plots
 from stilts.analysis.correlations import MIN_PAIRS, correlation_tables
 from stilts.analysis.report import Report, inputs_section, md_table, restart_counts
-from stilts.analysis.results import deduplicate, load_results
+from stilts.analysis.results import NO_CONTROL, deduplicate, load_results
 from stilts.analysis.transfer import bootstrap_deltas, load_paper_matrix, transfer_matrix
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,17 @@ def run_analysis(
     result.csv(kept[kept["status"] != "finished"], "failed_runs", index=False)
     result.csv(dropped, "duplicates", index=False)
     report.add("Inputs", *inputs_section(frame, kept, dropped))
-    transfer_section(kept, result, report, resamples, seed)
-    correlation_section(kept, result, report, alpha)
-    size_section(kept, result, report)
+    # The paper's figures are of plain intermediate training: runs under a control against forgetting
+    # have sections of their own (below) and never mix into these means.
+    plain = kept[kept["control"] == NO_CONTROL]
+    if len(plain) < len(kept):
+        result.notes.append(f"{len(kept) - len(plain)} runs under controls: in the forgetting section only")
+    transfer_section(plain, result, report, resamples, seed)
+    correlation_section(plain, result, report, alpha)
+    size_section(plain, result, report)
     degenerate_section(kept, result, report)
+    if forgetting.has_measures(kept) or kept["control"].ne(NO_CONTROL).any():
+        forgetting_section(kept, result, report, alpha)
     result.files.append(report.write(result.out))
     return result
 
@@ -210,3 +217,54 @@ def degenerate_section(kept: pd.DataFrame, result: Outputs, report: Report) -> N
         if len(runs)
         else "",
     )
+
+
+def forgetting_section(kept: pd.DataFrame, result: Outputs, report: Report, alpha: float) -> None:
+    """Forgetting measures per intermediate encoder, their correlation with transfer (forgetting_*.csv,
+    scatter plot), and the transfer matrix per control with its positive / negative cell counts."""
+    blocks = []
+    if forgetting.has_measures(kept):
+        table = forgetting.measure_table(kept)
+        result.csv(table, "forgetting_measures")
+        blocks += [
+            "Per intermediate encoder (mean over restarts; `none` is the pretrained encoder itself): "
+            "masked-LM loss on the held-out sample read out by the pretrained MLM head, its increase over "
+            "the pretrained encoder's, relative weight change, and linear CKA with the pretrained encoder "
+            "(last layer; mean over layers). `forgetting_measures.csv`:",
+            md_table(table),
+        ]
+        if "mlm_loss" in table:
+            result.figure(forgetting.plot_mlm_loss(table), "forgetting_mlm_loss")
+            caption = "MLM loss per intermediate encoder and control; dashed: the pretrained encoder's"
+            blocks.append(report.figure("forgetting_mlm_loss", caption))
+        for method, corr in forgetting.forgetting_correlations(kept, alpha).items():
+            stem = f"forgetting_correlation_{method}"
+            result.csv(corr.r, stem)
+            result.csv(corr.p, f"{stem}_pvalues")
+            result.csv(corr.n, f"{stem}_pairs")
+            caption = f"{method.title()}: forgetting measure x transfer per task; Holm alpha = {alpha}"
+            result.figure(plots.plot_correlation(corr, caption), stem)
+            blocks.append(report.figure(stem, caption))
+        result.figure(forgetting.plot_forgetting_scatter(kept, "mlm_loss_increase"), "forgetting_scatter")
+        blocks.append(
+            "Each point is one intermediate encoder (control x intermediate task x restart); transfer is its "
+            "run's score minus the task's baseline mean.\n\n"
+            + report.figure("forgetting_scatter", "Transfer against the MLM loss increase")
+        )
+    matrices = forgetting.control_matrices(kept)
+    if len(matrices) > 1:
+        for control, matrix in matrices.items():
+            result.csv(matrix, f"transfer_matrix_{control}")
+            result.figure(
+                plots.plot_transfer(matrix, title=f"control: {control}"), f"transfer_matrix_{control}"
+            )
+        counts = forgetting.transfer_counts(matrices)
+        result.csv(counts, "transfer_by_control")
+        blocks += [
+            "### Transfer per control\n\nThe transfer matrix of each control's intermediate encoders "
+            "against the same baseline runs, and its positive / negative transfer cells "
+            "(`transfer_by_control.csv`; changes against `none`):",
+            md_table(counts, digits=2),
+            " ".join(f"![{c}](transfer_matrix_{c}.png)" for c in matrices),
+        ]
+    report.add("Forgetting", *blocks)

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import Metric, MetricCollection
 
+from stilts.controls.base import Control
 from stilts.models.heads import Head
 from stilts.models.optim import ParamGroups, parameter_groups
 
@@ -34,6 +35,7 @@ class TransferModule(L.LightningModule):
         scheduler: the `optim.scheduler` partial: called with the optimizer and the number of
             training steps; stepped every step.
         no_decay: parameter-name endings exempt from weight decay (`optim.no_decay`).
+        control: a control against forgetting (stilts.controls), or None.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class TransferModule(L.LightningModule):
         optimizer: Callable[..., Optimizer],
         scheduler: Callable[[Optimizer, int], LRScheduler],
         no_decay: Sequence[str],
+        control: Control | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -57,6 +60,7 @@ class TransferModule(L.LightningModule):
         self.make_optimizer = optimizer
         self.make_scheduler = scheduler
         self.no_decay = tuple(no_decay)
+        self.control = control
         self.majority_label: int | None = None
         self.predictions: list[dict[str, Any]] = []
         self._baseline_updated = False
@@ -68,7 +72,14 @@ class TransferModule(L.LightningModule):
         return self.head(hidden, batch)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self.head.loss(self(batch), batch)
+        control = self.control
+        if control is not None and control.owns(batch):  # e.g. an MLM batch under mlm_mix
+            loss = control.batch_loss(self.encoder, batch)
+        else:
+            loss = self.head.loss(self(batch), batch)
+        penalty = control.penalty(self.encoder) if control is not None else None
+        if penalty is not None:
+            loss = loss + penalty
         # Log only on the steps whose logs are written (as Lightning's LearningRateMonitor does): a
         # `self.log` call costs about as much as a tiny model's step, and the progress bar reading a
         # logged GPU tensor makes the host wait for the GPU every step.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ class TaskDataModule(L.LightningDataModule):
         self.source = source
         self.max_length = max_length
         self.seed = seed
+        # Set by a stage whose control adds batches of its own (stilts.controls.mlm_mix).
+        self.train_wrapper: Callable[[DataLoader], Iterable] | None = None
         self.num_workers = num_workers
         if spec.cfg.get("labels_from_train") and not spec.labels:
             self.spec = spec.with_labels(self._train_labels())
@@ -246,8 +249,9 @@ class TaskDataModule(L.LightningDataModule):
             generator=torch.Generator().manual_seed(self.seed),
         )
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
+    def train_dataloader(self) -> Iterable:
+        loader = self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
+        return self.train_wrapper(loader) if self.train_wrapper is not None else loader
 
     def val_dataloader(self) -> DataLoader:
         val = self.featurized("val")

@@ -37,6 +37,18 @@ class TextLinesReader(LocalReader):
                     idx += 1
 
 
+def masking_ids(tokenizer: PreTrainedTokenizerBase, pad_token_id: int | None = None) -> dict[str, int]:
+    """The token ids MaskingCollator needs: padding, mask, and the special tokens it never masks."""
+    if tokenizer.mask_token_id is None:
+        raise ValueError("masked-LM training needs a tokenizer with a mask token")
+    return {
+        "pad": tokenizer.pad_token_id if pad_token_id is None else pad_token_id,
+        "mask": tokenizer.mask_token_id,
+        "bos": tokenizer.cls_token_id if tokenizer.cls_token_id is not None else -1,
+        "eos": tokenizer.sep_token_id if tokenizer.sep_token_id is not None else -1,
+    }
+
+
 class MaskingCollator(PaddingCollator):
     """Pads a batch, then masks it for MLM with a seeded generator (reproducible masks)."""
 
@@ -98,12 +110,7 @@ class MaskedLMFeaturizer(Featurizer):
 
     def collator(self, pad_token_id: int) -> MaskingCollator:
         tokenizer = self._tokenizer
-        if tokenizer is None or tokenizer.mask_token_id is None:
-            raise ValueError("masked-LM training needs a tokenizer with a mask token")
-        ids = {
-            "pad": pad_token_id,
-            "mask": tokenizer.mask_token_id,
-            "bos": tokenizer.cls_token_id if tokenizer.cls_token_id is not None else -1,
-            "eos": tokenizer.sep_token_id if tokenizer.sep_token_id is not None else -1,
-        }
+        if tokenizer is None:
+            raise ValueError("the masked-LM featurizer has not seen its tokenizer yet")
+        ids = masking_ids(tokenizer, pad_token_id)
         return MaskingCollator(ids, len(tokenizer), self.mask_probability, self.seed)

@@ -1,0 +1,161 @@
+"""Forgetting measures computed once per encoder and kept beside it.
+
+An intermediate encoder's measures live in its cache entry, `<entry>/forgetting-<digest>.json`, where
+the digest covers everything the measures depend on besides the encoder (text sample, masking,
+pretrained reference, MLM head). They are computed under the entry's lock the first time a cell
+needs them (for new and older entries alike), so cells sharing an encoder compute them once. The
+pretrained reference is measured once per digest into `${paths.cache_dir}/forgetting/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+from omegaconf import DictConfig, OmegaConf
+
+from stilts.cache import file_sha256
+from stilts.forgetting.measures import measure_encoder
+from stilts.forgetting.readout import MLM_HEAD, MLMReadout, readout_from_masked_lm, readout_from_stilts_head
+from stilts.forgetting.sample import masked_batches, read_sample
+from stilts.identity import short_hash, weights_digest
+from stilts.models.encoder import build_encoder
+from stilts.runs import write_atomic
+from stilts.tasks.featurizers import tokenizer_digest
+
+log = logging.getLogger(__name__)
+
+
+def head_source(cfg: DictConfig) -> str | None:
+    """Where the pretrained MLM head comes from: a stilts head file, `hub` (the masked-LM checkpoint of
+    `model.pretrained`) or None (no head: the MLM loss is left out).
+
+    `forgetting.mlm_head: auto` takes the `mlm_head.safetensors` beside `model.encoder_weights` when
+    there is one, else the checkpoint's head unless the model is built with random weights."""
+    setting = cfg.forgetting.get("mlm_head")
+    if setting is None:
+        return None
+    if setting != "auto":
+        return str(setting)
+    weights = cfg.model.get("encoder_weights")
+    if weights and (Path(weights).parent / MLM_HEAD).is_file():
+        return str(Path(weights).parent / MLM_HEAD)
+    return None if cfg.model.get("random_init") else "hub"
+
+
+def skip_reason(cfg: DictConfig) -> str | None:
+    """Why no measure can be taken for this config (None when they can)."""
+    if cfg.model.get("random_init") and not cfg.model.get("encoder_weights"):
+        return "no pretrained encoder: model.random_init without model.encoder_weights"
+    if not Path(cfg.forgetting.text).is_file():
+        return f"no text sample: forgetting.text {cfg.forgetting.text} does not exist"
+    return None
+
+
+def settings_material(cfg: DictConfig, tokenizer: Any) -> dict[str, Any]:
+    """What the measures depend on besides the measured encoder."""
+    settings = OmegaConf.to_container(cfg.forgetting, resolve=True)
+    head = head_source(cfg)
+    return {
+        "settings": {k: v for k, v in settings.items() if k not in ("enabled", "text", "mlm_head")},
+        "text": file_sha256(Path(cfg.forgetting.text)),
+        "head": file_sha256(Path(head)) if head not in (None, "hub") else head,
+        "model": [cfg.model.pretrained, cfg.model.get("revision"), bool(cfg.model.get("random_init"))],
+        "encoder_weights": weights_digest(cfg),
+        "tokenizer": tokenizer_digest(tokenizer),
+        "max_length": int(cfg.model.max_length),
+    }
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> dict[str, Any]:
+    """Measure the encoder with `weights` (None: the pretrained encoder itself) against the pretrained one."""
+    device = _device()
+    reference = build_encoder(cfg.model, dropout=0.0).to(device)
+    encoder = build_encoder(cfg.model, dropout=0.0, weights=weights).to(device) if weights else reference
+    head = head_source(cfg)
+    readout: MLMReadout | None = None
+    if head == "hub":
+        readout = readout_from_masked_lm(cfg.model)
+    elif head is not None:
+        readout = readout_from_stilts_head(Path(head), reference.get_input_embeddings().weight)
+    texts = read_sample(Path(cfg.forgetting.text), int(cfg.forgetting.max_sentences))
+    batches = [
+        {k: v.to(device) for k, v in batch.items()}
+        for batch in masked_batches(texts, tokenizer, cfg.forgetting, int(cfg.model.max_length))
+    ]
+    record = measure_encoder(
+        encoder, reference, readout.to(device) if readout else None, batches, int(cfg.forgetting.max_tokens)
+    )
+    record["sentences"] = len(texts)
+    return record
+
+
+def _once(path: Path, lock: Path, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The record at `path`, computed and written atomically under `lock` the first time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    with FileLock(str(lock)):
+        if path.is_file():  # another job computed it while we waited
+            return json.loads(path.read_text(encoding="utf-8"))
+        record = compute()
+        write_atomic(path, json.dumps(record, indent=2, sort_keys=True))
+        log.info("forgetting measures written: %s", path)
+    return record
+
+
+def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> dict[str, Any] | None:
+    """The forgetting measures of a cell's encoder for its result: the cache entry's `entry` (an
+    intermediate encoder) or, with None, the pretrained encoder. None when measuring is switched off;
+    a `skipped` reason when it cannot be done."""
+    if not cfg.get("forgetting") or not cfg.forgetting.get("enabled", False):
+        return None
+    reason = skip_reason(cfg)
+    if reason:
+        log.warning("forgetting measures skipped: %s", reason)
+        return {"skipped": reason}
+    digest = short_hash(settings_material(cfg, tokenizer))
+    root = Path(cfg.paths.cache_dir) / "forgetting"
+    pretrained = _once(
+        root / f"pretrained-{digest}.json",
+        root / "pretrained.lock",
+        lambda: compute_measures(cfg, tokenizer, None),
+    )
+    if entry is None:
+        record = {**pretrained, "encoder": "pretrained"}
+    else:
+        weights = entry / "encoder.safetensors"
+        measured = _once(
+            entry / f"forgetting-{digest}.json",
+            entry.parent / f"{entry.name}.lock",  # the cache entry's own lock (stilts.cache)
+            lambda: compute_measures(cfg, tokenizer, weights),
+        )
+        record = {**measured, "encoder": entry.name}
+    return {
+        **record,
+        **summary(record, pretrained),
+        "pretrained_mlm_loss": pretrained["mlm_loss"],
+        "digest": digest,
+    }
+
+
+def summary(record: dict[str, Any], pretrained: dict[str, Any]) -> dict[str, Any]:
+    """Scalar measures for tables and correlations: the MLM loss and its increase over the pretrained
+    encoder's, the overall relative weight change, the last layer's CKA and the mean CKA over layers."""
+    cka = list(record["cka"].values())
+    loss, base = record.get("mlm_loss"), pretrained.get("mlm_loss")
+    return {
+        "mlm_loss_increase": loss - base if loss is not None and base is not None else None,
+        "weight_change_all": record["weight_change"].get("all"),
+        "cka_last": cka[-1] if cka else None,
+        "cka_mean": sum(cka) / len(cka) if cka else None,
+    }

@@ -1,0 +1,95 @@
+"""Controls in cells: recorded, part of the intermediate cache key, and `none` changes nothing."""
+
+from __future__ import annotations
+
+from omegaconf import open_dict
+
+from stilts.controls.mlm_mix import MLMMix
+from stilts.models.encoder import load_tokenizer
+from stilts.pipeline import prepare_cell
+from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
+from tests.test_pipeline import count_stage_trainings
+
+STEPS = "+trainer.max_steps=2"
+
+
+def test_default_control_keeps_the_keys_and_results_of_cells_without_controls(tmp_path) -> None:
+    overrides = [*tiny_overrides(tmp_path), "task@intermediate=rte", "task@target=cb", STEPS]
+    with_default = compose_cfg(overrides)
+    without = compose_cfg(overrides)
+    with open_dict(without):
+        del without.control
+    assert with_default.control.name == "none"
+    tokenizer = load_tokenizer(with_default.model)
+    default_cell, plain_cell = prepare_cell(with_default, tokenizer), prepare_cell(without, tokenizer)
+    assert default_cell.intermediate[1] == plain_cell.intermediate[1]  # the cache key material
+    assert default_cell.identity.digest == plain_cell.identity.digest
+    assert default_cell.identity.name == plain_cell.identity.name
+
+    from stilts.pipeline import run_cell
+
+    first = run_cell(with_default, tmp_path / "default")
+    second = run_cell(without, tmp_path / "plain")
+    assert first["control"] == second["control"] == "none"
+    assert first["metrics"] == second["metrics"] and first["main"] == second["main"]
+
+
+def test_a_control_gets_its_own_intermediate_encoder_and_the_same_control_reuses_it(
+    tmp_path, monkeypatch
+) -> None:
+    calls = count_stage_trainings(monkeypatch)
+    mlm_batches: list[int] = []
+    original = MLMMix.batch_loss
+
+    def counting(self, encoder, batch):
+        mlm_batches.append(batch["input_ids"].shape[0])
+        return original(self, encoder, batch)
+
+    monkeypatch.setattr(MLMMix, "batch_loss", counting)
+    base = ["task@intermediate=rte", STEPS]
+    plain = run_tiny_cell(tmp_path, [*base, "task@target=cb"], run_name="plain")
+    l2sp = run_tiny_cell(tmp_path, [*base, "control=l2sp", "task@target=cb"], run_name="l2sp")
+    reused = run_tiny_cell(tmp_path, [*base, "control=l2sp", "task@target=boolq"], run_name="l2sp_boolq")
+    # ratio 1/2 over two steps: one MLM batch, then one task batch.
+    mixed = run_tiny_cell(
+        tmp_path, [*base, "control=mlm_mix", "control.ratio=0.5", "task@target=cb"], run_name="mix"
+    )
+    assert calls == [
+        "intermediate:rte",
+        "target:cb",
+        "intermediate:rte",  # l2sp: a new intermediate encoder
+        "target:cb",
+        "target:boolq",  # l2sp again: reused
+        "intermediate:rte",  # mlm_mix: another one
+        "target:cb",
+    ]
+    keys = [r["encoder_source"]["cache_key"] for r in (plain, l2sp, reused, mixed)]
+    assert keys[1] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3
+    assert [r["control"] for r in (plain, l2sp, reused, mixed)] == ["none", "l2sp", "l2sp", "mlm_mix"]
+    assert l2sp["identity"]["name"].startswith("rte__l2sp__cb__")
+    assert len(mlm_batches) == 1
+    assert mixed["encoder_source"]["trained_now"] and not reused["encoder_source"]["trained_now"]
+
+
+def test_plan_counts_the_controls_extra_intermediate_trainings(tmp_path) -> None:
+    from stilts.plan import plan, summary
+
+    jobs = plan(["experiment=forgetting", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    # 11 intermediate tasks x 3 restarts x 3 controls (none, mlm_mix, l2sp); 12 x 12 x 3 x 3 jobs.
+    assert summary(jobs).splitlines() == [
+        "99 intermediate trainings (99 still needed by unfinished cells)",
+        "1296 downstream runs: 0 finished, 0 failed, 1296 to run",
+    ]
+
+
+def test_a_misspelt_control_setting_is_named(tmp_path) -> None:
+    import pytest
+
+    from stilts.errors import ConfigError
+    from stilts.validate import check_config
+
+    cfg = compose_cfg(
+        [*tiny_overrides(tmp_path), "task@intermediate=rte", "control=l2sp", "+control.alpah=1"]
+    )
+    with pytest.raises(ConfigError, match=r"`control.alpah`.*did you mean `control.alpha`"):
+        check_config(cfg)
