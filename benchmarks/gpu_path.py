@@ -1,7 +1,7 @@
 """`python -m benchmarks.gpu_path`: training throughput of stilts' own path against a raw PyTorch loop.
 
 stilts: `TaskDataModule` (length-grouped batches, dynamic padding, pinned memory on CUDA) +
-`TransferModule` + a Lightning `Trainer` made from `stilts/conf/trainer/gpu.yaml` (bf16-mixed), SDPA attention.
+`TransferModule` + a Lightning `Trainer` from `stilts/conf/trainer/gpu.yaml` (bf16-mixed), SDPA.
 raw: a hand-written loop on the very same batches (same sampler, seed and collator) and the same initial
 model: autocast to bf16, forward, loss, backward, `clip_grad_norm_`, fused AdamW, `LambdaLR`.
 

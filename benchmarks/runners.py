@@ -28,6 +28,7 @@ from stilts.config import CONF_DIR, register_resolvers
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.models.module import TransferModule
 from stilts.models.optim import parameter_groups
+from stilts.stage import transfer_module
 from stilts.tasks.batching import LengthGroupedBatchSampler
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
@@ -128,16 +129,7 @@ def build_module(cfg: DictConfig, spec: TaskSpec, seed: int) -> TransferModule:
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
-    return TransferModule(
-        encoder,
-        head,
-        metrics,
-        spec.main_metric,
-        lr=spec.lr,
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        no_decay=list(cfg.optim.no_decay),
-    )
+    return transfer_module(cfg, spec, encoder, head, metrics)
 
 
 class _Counting:
@@ -173,7 +165,7 @@ def always_added_callbacks() -> list[L.Callback]:
 
 
 def run_stilts(setting: Setting) -> dict[str, Any]:
-    """(a) stilts: TaskDataModule + TransferModule + a Lightning Trainer as stilts/conf/trainer/cpu.yaml makes it,
+    """(a) stilts: TaskDataModule + TransferModule + a Lightning Trainer as trainer=cpu makes it,
     with the pipeline's CSV logger; one epoch without validation or checkpoints."""
     cfg, spec, datamodule = prepare(setting)
     measure = Measure("stilts")

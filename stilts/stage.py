@@ -106,6 +106,24 @@ def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
     return view
 
 
+def transfer_module(
+    cfg: DictConfig, spec: TaskSpec, encoder: Any, head: Any, metrics: dict[str, Any], control: Any = None
+) -> TransferModule:
+    """The stage's LightningModule: encoder, head and metrics, with the `optim` config's optimizer,
+    schedule and no-decay list (completed in `configure_optimizers`)."""
+    return TransferModule(
+        encoder,
+        head,
+        metrics,
+        spec.main_metric,
+        lr=spec.lr,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler),
+        no_decay=list(cfg.optim.no_decay),
+        control=control,
+    )
+
+
 def train_stage(
     cfg: DictConfig,
     spec: TaskSpec,
@@ -141,17 +159,7 @@ def train_stage(
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
         if isinstance(metric, BindsReferences):
             metric.bind_references(datamodule.featurized("val"))
-    module = TransferModule(
-        encoder,
-        head,
-        metrics,
-        spec.main_metric,
-        lr=spec.lr,
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        no_decay=list(cfg.optim.no_decay),
-        control=control,
-    )
+    module = transfer_module(cfg, spec, encoder, head, metrics, control)
     module.majority_label = datamodule.majority_label()
 
     max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task/_defaults.yaml)

@@ -33,7 +33,7 @@ def test_tagging_rows_are_labelled_words() -> None:
 
 
 def test_span_pair_rows_concatenate_first_token_and_span_means() -> None:
-    rows = row_maker("wic", "stilts.models.choice_heads.SpanClassificationHead")
+    rows = row_maker("wic", "stilts.models.choice_heads.MarkedSpanHead")
     hidden = torch.arange(5, dtype=torch.float).view(1, 5, 1)
     batch = {
         "span1_start": torch.tensor([1]),

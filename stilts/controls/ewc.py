@@ -17,12 +17,12 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from stilts.contracts import IGNORE_INDEX
 from stilts.controls.base import Control, ControlContext, name_buffer, snapshot
 from stilts.errors import ConfigError
 from stilts.forgetting.readout import MLMReadout, readout_from_masked_lm, readout_from_stilts_head
 from stilts.forgetting.sample import masked_batches, read_sample
 from stilts.forgetting.store import head_source
-from stilts.tasks.masked_lm import IGNORE
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def estimate_fisher(
         hidden = encoder(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
         ).last_hidden_state
-        chosen = batch["mlm_labels"] != IGNORE
+        chosen = batch["mlm_labels"] != IGNORE_INDEX
         loss = nn.functional.cross_entropy(readout(hidden[chosen]), batch["mlm_labels"][chosen])
         loss.backward()
         for n, p in params.items():

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from stilts.tasks.masked_lm import IGNORE
+from stilts.contracts import IGNORE_INDEX
 
 LAYER_PATTERN = re.compile(r"(?:^|\.)layer\.(\d+)\.")
 
@@ -78,7 +78,7 @@ def hidden_states(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> Sequenc
 def unmasked(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The batch with the original tokens back at the masked positions (for CKA on clean text)."""
     labels = batch["mlm_labels"]
-    return {**batch, "input_ids": torch.where(labels != IGNORE, labels, batch["input_ids"])}
+    return {**batch, "input_ids": torch.where(labels != IGNORE_INDEX, labels, batch["input_ids"])}
 
 
 @torch.no_grad()
@@ -107,7 +107,7 @@ def measure_encoder(
     for batch in batches:
         if readout is not None:
             last = hidden_states(encoder, batch)[-1]
-            chosen = batch["mlm_labels"] != IGNORE
+            chosen = batch["mlm_labels"] != IGNORE_INDEX
             part, n = masked_lm_loss(readout(last[chosen]), batch["mlm_labels"][chosen])
             loss_sum, count = loss_sum + part, count + n
         if tokens < max_tokens:

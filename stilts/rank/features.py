@@ -7,12 +7,12 @@ How features (one row per decision the head makes) and labels are formed, by hea
   class id (MultiRC: is this answer option true; ReCoRD: is this candidate a gold answer).
 - multiple choice (`MultipleChoiceHead`): one row per real choice (the first token's state of
   the context+choice sequence); label 1 for the correct choice, 0 for the others.
-- span pairs (WSC, WiC: `choice_heads.SpanClassificationHead`): [first token; mean of span 1;
+- span pairs (WSC, WiC: `choice_heads.MarkedSpanHead`): [first token; mean of span 1;
   mean of span 2], the head's own input; the label is the class id.
 - token tagging (`TokenTaggingHead`): one row per word (its first sub-token's state, as the head
   labels it); the label is the tag id.
 - refused: extractive QA (`SpanQAHead`: the answer is a start/end position pair over the passage,
-  not a label of one feature row), edge probing (`span_heads.SpanClassificationHead`: multi-label
+  not a label of one feature row), edge probing (`span_heads.EdgeProbingHead`: multi-label
   span sets) and masked LM.
 
 Rows whose label is unknown (negative) are dropped. Encoders run where they are (methods put
@@ -72,13 +72,13 @@ ROW_MAKERS: dict[str, Callable[[torch.Tensor, Batch], Rows]] = {
     "stilts.models.choice_heads.GroupedBinaryHead": _first_token,
     "stilts.models.choice_heads.CandidateScoringHead": _first_token,
     "stilts.models.choice_heads.MultipleChoiceHead": _choices,
-    "stilts.models.choice_heads.SpanClassificationHead": _span_pair,
+    "stilts.models.choice_heads.MarkedSpanHead": _span_pair,
     "stilts.models.span_heads.TokenTaggingHead": _tags,
 }
 REFUSED = {
     "stilts.models.span_heads.SpanQAHead": "extractive QA answers are start/end positions over the "
     "passage, not one label per feature row",
-    "stilts.models.span_heads.SpanClassificationHead": "edge-probing targets are multi-label sets of "
+    "stilts.models.span_heads.EdgeProbingHead": "edge-probing targets are multi-label sets of "
     "spans per sentence; label-based estimators here take one label per row",
     "stilts.models.mlm_head.MaskedLMHead": "masked LM has no labels to rank transfer by",
 }
