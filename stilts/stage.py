@@ -162,7 +162,7 @@ def train_stage(
     module = transfer_module(cfg, spec, encoder, head, metrics, control)
     module.majority_label = datamodule.majority_label()
 
-    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task/_defaults.yaml)
+    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task_defaults.yaml)
     steps_per_epoch = len(datamodule.train_dataloader())
     # Validate at the task's interval, but at least once an epoch so small data still gets checked.
     val_interval = max(1, min(spec.val_interval, steps_per_epoch))
