@@ -110,7 +110,7 @@ class EncoderCache:
         problem = entry_problem(entry)
         if problem is None:
             return CacheEntry(entry, False, json.loads((entry / META).read_text()))
-        damaged = self.root / DAMAGED / f"{key}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        damaged = self.root / DAMAGED / f"{key}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         damaged.parent.mkdir(exist_ok=True)
         os.replace(entry, damaged)
         log.warning("cache entry %s is damaged (%s); moved to %s to train again", entry, problem, damaged)

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def supersede(run_dir: Path, reason: str) -> Path | None:
     leftovers = [p for p in run_dir.iterdir() if not kept_in_place(p)]
     if not leftovers:
         return None
-    target = run_dir.parent / SUPERSEDED / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"  # unique, also within a second
+    target = run_dir.parent / SUPERSEDED / f"{run_dir.name}-{stamp}"
     target.mkdir(parents=True)
     for path in leftovers:
         path.rename(target / path.name)

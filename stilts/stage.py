@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,8 @@ def resume_checkpoint(folder: Path) -> Path | None:
         except CheckpointError as err:
             damaged = folder / "damaged"
             damaged.mkdir(exist_ok=True)
-            candidate.rename(damaged / f"{candidate.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+            candidate.rename(
+                damaged / f"{candidate.name}.{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            )
             log.warning("%s; moved it to %s and looking for an older checkpoint", err, damaged)
     return None
