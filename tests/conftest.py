@@ -5,6 +5,10 @@ no network for the Hugging Face Hub, and W&B offline. Set before any test module
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
+import torch
 
 for variable, value in {
     "HF_HUB_OFFLINE": "1",
@@ -14,3 +18,13 @@ for variable, value in {
     "WANDB_SILENT": "true",
 }.items():
     os.environ.setdefault(variable, value)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny models run several times faster on one thread than on two busy cores
+    (`pytestmark = pytest.mark.usefixtures("one_thread")` in a test module)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

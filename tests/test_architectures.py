@@ -8,7 +8,6 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
@@ -31,13 +30,7 @@ NEW_MODELS = ("tiny_deberta", "tiny_modernbert")
 ALL_TINY = ("tiny", *NEW_MODELS)
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run several times faster on one thread than on two busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def overrides(tmp_path: Path, model: str) -> list[str]:

@@ -168,8 +168,7 @@ class WscJsonlReader(SpanJsonlReader):
             row[f"span{k}_text"] = field(target, f"span{k}_text")
         return row
 
-    def convert(self, row: Mapping[str, Any]) -> Record:
-        return wsc_record(row)
+    convert = staticmethod(wsc_record)
 
 
 class WicJsonlReader(SpanJsonlReader):
@@ -181,8 +180,7 @@ class WicJsonlReader(SpanJsonlReader):
             **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
         }
 
-    def convert(self, row: Mapping[str, Any]) -> Record:
-        return wic_record(row)
+    convert = staticmethod(wic_record)
 
 
 class SpanHubReader(HubReader):
@@ -206,13 +204,11 @@ class SpanHubReader(HubReader):
 
 
 class WscHubReader(SpanHubReader):
-    def convert(self, row: Mapping[str, Any]) -> Record:
-        return wsc_record(row)
+    convert = staticmethod(wsc_record)
 
 
 class WicHubReader(SpanHubReader):
-    def convert(self, row: Mapping[str, Any]) -> Record:
-        return wic_record(row)
+    convert = staticmethod(wic_record)
 
 
 def project_span(
