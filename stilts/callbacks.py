@@ -82,6 +82,28 @@ class NonFiniteLoss(L.Callback):
         self._count = state_dict["count"]
 
 
+class ValidationCounter(L.Callback):
+    """Counts the validations of `fit` (not the sanity check, not the final scoring on the full dev
+    set) and the step of each, for the result record; kept in checkpoints, so a resumed run counts on."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.state.fn == "fit" and not trainer.sanity_checking:
+            self.steps.append(int(trainer.global_step))
+
+    @property
+    def count(self) -> int:
+        return len(self.steps)
+
+    def state_dict(self) -> dict[str, list[int]]:
+        return {"steps": list(self.steps)}
+
+    def load_state_dict(self, state_dict: dict[str, list[int]]) -> None:
+        self.steps = list(state_dict["steps"])
+
+
 class BestAndLatestCheckpoint(ModelCheckpoint):
     """`best.ckpt` at every improvement, and `last.ckpt` the newest state at every validation.
 

@@ -85,6 +85,7 @@ def config_material(cfg: DictConfig) -> dict[str, Any]:
             "downstream": stage_seed(cfg, downstream_role(cfg)),
         },
         "trainer": training_settings(cfg),
+        "schedule": _plain(cfg.get("schedule")),
         "encoder_weights": weights_digest(cfg),
         "data_source": cfg.data.get("source"),
     }

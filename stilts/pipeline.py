@@ -38,7 +38,7 @@ from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
 from stilts.models.mlm_head import MaskedLMHead
 from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
-from stilts.stage import StageOutcome, make_datamodule, train_stage
+from stilts.stage import StageOutcome, make_datamodule, schedule_style, stage_optim, train_stage
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import TaskSpec
@@ -61,7 +61,8 @@ def intermediate_material(
         "data": {split: datamodule.data_fingerprint(split) for split in DATA_SPLITS},
         "featurizer": [type(featurizer).__qualname__, featurizer.version],
         "tokenizer": tokenizer_digest(tokenizer),
-        "optim": OmegaConf.to_container(cfg.optim, resolve=True),
+        "optim": OmegaConf.to_container(stage_optim(cfg, datamodule.spec), resolve=True),
+        "schedule": schedule_style(cfg),
         "trainer": training_settings(cfg),
         "encoder_weights": weights_digest(cfg),
         "seed": seed,
@@ -138,8 +139,11 @@ def build_result(
             "dropout": spec.dropout,
             "batch_size": spec.batch_size,
             "max_epochs": spec.max_epochs,
+            "val_interval": spec.val_interval,
+            "max_vals": spec.max_vals,
             "max_length": int(cfg.model.max_length),
         },
+        "schedule": schedule_style(cfg),
         "main_metric": list(spec.main_metric),
         "main": out.main,
         "metrics": out.scores,
@@ -148,6 +152,7 @@ def build_result(
         "nan_loss": bool(out.extra.get("nan_loss", False)),
         "steps": out.steps,
         "epochs": out.epochs,
+        "validations": out.validations,
         "train_examples": out.train_examples,
         "val_examples": out.val_examples,
         "wall_time_s": round(out.wall_time_s, 3),

@@ -106,6 +106,7 @@ def job_status(overrides: list[str]) -> Job:
 def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
     """What each stage of the cell trains with, as `stilts-train` would (for `--list`)."""
     from stilts.identity import stage_seed
+    from stilts.stage import schedule_style, stage_optim
     from stilts.tasks.spec import NO_TASK, TaskSpec
 
     stages = []
@@ -114,9 +115,13 @@ def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
             continue
         spec = TaskSpec.from_config(cfg[slot], key=slot)
         role = "intermediate" if slot == "intermediate" else spec.role
+        optimizer = str(stage_optim(cfg, spec).optimizer._target_).rsplit(".", 1)[-1]
+        epochs = "none" if spec.max_epochs is None else spec.max_epochs
         stages.append(
             f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
-            f"epochs {spec.max_epochs} val every {spec.val_interval} seed {stage_seed(cfg, role)}"
+            f"epochs {epochs} val every {spec.val_interval} (at most {spec.max_vals}) "
+            f"patience {spec.patience} {optimizer} schedule {schedule_style(cfg)} "
+            f"seed {stage_seed(cfg, role)}"
         )
     return tuple(stages)
 

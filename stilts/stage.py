@@ -18,13 +18,14 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from stilts.callbacks import ExactResume, NonFiniteLoss
+from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter
 from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.controls import build_control
 from stilts.controls.base import ControlContext
 from stilts.errors import CheckpointError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
+from stilts.schedule import StageSchedule, stage_schedule
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
@@ -42,6 +43,7 @@ class StageOutcome:
     predictions: list[dict[str, Any]]
     steps: int
     epochs: int
+    validations: int
     train_examples: int
     val_examples: int
     wall_time_s: float
@@ -107,22 +109,54 @@ def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
     return view
 
 
+def stage_optim(cfg: DictConfig, spec: TaskSpec) -> DictConfig:
+    """The optimisation a stage of `spec` trains with: the task's own `optim` node when it has one (edge
+    probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the run's `optim`."""
+    own = spec.cfg.get("optim")
+    return own if own is not None else cfg.optim
+
+
 def transfer_module(
-    cfg: DictConfig, spec: TaskSpec, encoder: Any, head: Any, metrics: dict[str, Any], control: Any = None
+    cfg: DictConfig,
+    spec: TaskSpec,
+    encoder: Any,
+    head: Any,
+    metrics: dict[str, Any],
+    control: Any = None,
+    total_steps: int | None = None,
 ) -> TransferModule:
-    """The stage's LightningModule: encoder, head and metrics, with the `optim` config's optimizer,
-    schedule and no-decay list (completed in `configure_optimizers`)."""
+    """The stage's LightningModule: encoder, head and metrics, with the stage's optimizer, schedule and
+    no-decay list (completed in `configure_optimizers`; the schedule over `total_steps` when given)."""
+    optim = stage_optim(cfg, spec)
     return TransferModule(
         encoder,
         head,
         metrics,
         spec.main_metric,
         lr=spec.lr,
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        no_decay=list(cfg.optim.no_decay),
+        optimizer=instantiate(optim.optimizer),
+        scheduler=instantiate(optim.scheduler),
+        no_decay=list(optim.no_decay),
         control=control,
+        total_steps=total_steps,
     )
+
+
+def schedule_style(cfg: DictConfig) -> str:
+    """`schedule.style` of the run (stilts/conf/schedule/), the paper's `jiant` when unset."""
+    return str((cfg.get("schedule") or {}).get("style", "jiant"))
+
+
+def trainer_limits(cfg: DictConfig, schedule: StageSchedule) -> dict[str, Any]:
+    """The Trainer arguments that carry the stage's schedule. A `trainer.max_steps` of the run (e.g.
+    `debug=limit`) still caps a jiant-style run; the LR schedule keeps jiant's `t_total`."""
+    limits: dict[str, Any] = {"val_check_interval": schedule.val_interval, "check_val_every_n_epoch": None}
+    if schedule.max_steps is None:
+        return {**limits, "max_epochs": schedule.max_epochs}
+    cap = cfg.trainer.get("max_steps")
+    steps = schedule.max_steps if cap is None or cap < 0 else min(schedule.max_steps, int(cap))
+    # No epoch limit of Lightning's: jiant's acts at validations, through max_steps.
+    return {**limits, "max_epochs": -1, "max_steps": steps}
 
 
 def train_stage(
@@ -160,39 +194,38 @@ def train_stage(
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
         if isinstance(metric, BindsReferences):
             metric.bind_references(datamodule.featurized("val"))
-    module = transfer_module(cfg, spec, encoder, head, metrics, control)
+    schedule = stage_schedule(schedule_style(cfg), spec, len(datamodule.train_dataloader()))
+    module = transfer_module(cfg, spec, encoder, head, metrics, control, schedule.total_steps)
     module.majority_label = datamodule.majority_label()
 
-    max_epochs = spec.max_epochs  # 10, or 40 for COPA, CB and WSC (stilts/conf/task_defaults.yaml)
-    steps_per_epoch = len(datamodule.train_dataloader())
-    # Validate at the task's interval, but at least once an epoch so small data still gets checked.
-    val_interval = max(1, min(spec.val_interval, steps_per_epoch))
-    view = stage_view(cfg, StageContext(role, spec.name, seed, str(stage_dir), spec.patience))
+    context = StageContext(role, spec.name, seed, str(stage_dir), schedule.early_stop_patience)
+    view = stage_view(cfg, context)
     callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
-    non_finite = NonFiniteLoss()
-    callbacks += [ExactResume(), non_finite]
+    non_finite, validations = NonFiniteLoss(), ValidationCounter()
+    callbacks += [ExactResume(), non_finite, validations]
     logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
     try:
         trainer: L.Trainer = instantiate(
             cfg.trainer,
-            max_epochs=max_epochs,
-            val_check_interval=val_interval,
-            check_val_every_n_epoch=None,
-            gradient_clip_val=cfg.optim.grad_clip,
+            **trainer_limits(cfg, schedule),
+            gradient_clip_val=stage_optim(cfg, spec).grad_clip,
             callbacks=callbacks,
             logger=logger,
             default_root_dir=str(stage_dir),
             use_distributed_sampler=False,
         )
         log.info(
-            "stage %s (%s): %d examples, %d epochs max, validation every %d steps",
+            "stage %s (%s): %d examples, schedule %s: %s, validation every %d steps",
             role,
             spec.name,
             datamodule.train_size,
-            max_epochs,
-            val_interval,
+            schedule.style,
+            f"{schedule.max_steps} steps ({schedule.max_validations} validations) at most"
+            if schedule.max_steps is not None
+            else f"{schedule.max_epochs} epochs at most",
+            schedule.val_interval,
         )
         scores, main, baseline, best = _fit_and_score(trainer, module, datamodule, stage_dir, role, spec)
     except BaseException:
@@ -210,6 +243,7 @@ def train_stage(
         predictions=module.predictions,
         steps=trainer.global_step,
         epochs=trainer.current_epoch,
+        validations=validations.count,
         train_examples=datamodule.train_size,
         val_examples=len(datamodule.featurized("val")),
         wall_time_s=time.monotonic() - started,

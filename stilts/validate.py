@@ -104,13 +104,17 @@ TASK_KEYS: dict[str, Rule] = {
     "batch_size": integer(1),
     "max_epochs": integer(1, optional=True),
     "val_interval": integer(1),
+    "max_vals": integer(1),
     "val_limit": integer(1, optional=True),
     "patience": integer(0),
     "train_size": integer(1, optional=True),
+    # The task's own optimisation (stilts/conf/optim/), replacing the run's `optim` for its stages
+    # (edge probing: jiant's base_edgeprobe recipe).
+    "optim": mapping_or_null,
 }
 # The keys of the `none` task (stilts/conf/task/none.yaml): a sweep may set them for every intermediate
 # choice; they are unused when there is no intermediate stage, so null is fine.
-NONE_OPTIONAL = ("lr", "dropout", "batch_size", "val_interval", "patience")
+NONE_OPTIONAL = ("lr", "dropout", "batch_size", "val_interval", "max_vals", "patience")
 MODEL_KEYS: dict[str, Rule] = {
     "name": text,
     "pretrained": text,
@@ -138,8 +142,9 @@ FORGETTING_KEYS: dict[str, Rule] = {
 ROOT_KEYS = (
     "intermediate target model optim trainer callbacks logger paths data restart seed seeds "
     "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams "
-    "forgetting control"
+    "forgetting control schedule"
 ).split()
+SCHEDULE_KEYS: dict[str, Rule] = {"style": one_of("jiant", "epochs")}
 MIN_SEEDS = 1
 
 
@@ -164,6 +169,8 @@ def check_config(cfg: DictConfig) -> None:
     check_node(cfg.model, "model", MODEL_KEYS)
     if cfg.get("forgetting") is not None:
         check_node(cfg.forgetting, "forgetting", FORGETTING_KEYS)
+    if cfg.get("schedule") is not None:
+        check_node(cfg.schedule, "schedule", SCHEDULE_KEYS)
     check_trainer(cfg.trainer)
     check_control(cfg.get("control"))
     check_value("seed", cfg.get("seed"), integer(0, optional=True))

@@ -43,9 +43,14 @@ def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> Di
 def tiny_overrides(
     tmp_path: Path, data_dir: Path = FIXTURES, output_dir: Path | None = None, logger: str = "none"
 ) -> list[str]:
-    """Offline CPU settings: tiny model, caches under tmp_path, outputs under output_dir (tmp_path)."""
+    """Offline CPU settings: tiny model, caches under tmp_path, outputs under output_dir (tmp_path).
+
+    `schedule=epochs`: the fixtures hold a few batches, and the paper's schedule would still train to
+    the first validation (5,000 steps by default); tests of the paper's schedule select `schedule=jiant`
+    (tests/test_fidelity_schedule.py)."""
     return [
         "model=tiny",
+        "schedule=epochs",
         "trainer=cpu",
         f"logger={logger}",
         f"paths.data_dir={data_dir}",

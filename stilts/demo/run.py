@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         # The demo's own recipe (as stilts/conf/experiment/demo.yaml states it), not the paper's.
         "optim=adamw",
         "model.dropout_placement=every_layer",
+        "schedule=epochs",
         "trainer=cpu",
         "logger=csv",
         "task@target=mlm",

@@ -36,6 +36,8 @@ class TransferModule(L.LightningModule):
             training steps; stepped every step.
         no_decay: parameter-name endings exempt from weight decay (`optim.no_decay`).
         control: a control against forgetting (stilts.controls), or None.
+        total_steps: the steps the LR schedule spans (jiant's `t_total`, stilts.schedule), or None for
+            Lightning's estimate of the run's steps.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class TransferModule(L.LightningModule):
         scheduler: Callable[[Optimizer, int], LRScheduler],
         no_decay: Sequence[str],
         control: Control | None = None,
+        total_steps: int | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -61,6 +64,7 @@ class TransferModule(L.LightningModule):
         self.make_scheduler = scheduler
         self.no_decay = tuple(no_decay)
         self.control = control
+        self.total_steps = total_steps
         self.majority_label: int | None = None
         self.predictions: list[dict[str, Any]] = []
         self._baseline_updated = False
@@ -152,6 +156,6 @@ class TransferModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         groups: ParamGroups = parameter_groups(self, self.no_decay)
         optimizer = self.make_optimizer(groups, lr=self.lr)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
+        total = self.total_steps or max(1, int(self.trainer.estimated_stepping_batches))
         scheduler = self.make_scheduler(optimizer, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -9,6 +9,8 @@ the number of training steps).
   (jiant/__main__.py:538). Its rules differ from torch's AdamW: no bias correction, weight decay on
   every tensor, each tensor's gradient clipped to norm 1.0 inside the step, and a schedule whose
   first step has learning rate 0.
+- torch `Adam(amsgrad=True)` + `constant_schedule`: jiant's edge-probing recipe (base_edgeprobe.conf),
+  the edge-probing tasks' own `optim` (stilts/conf/optim/edge_probing.yaml).
 - `fused_adamw` + `linear_warmup_then_decay`: torch AdamW with bias correction and the
   warm-up/decay stilts used before it followed jiant (the demo's recipe; a modern option).
 """
@@ -148,6 +150,13 @@ def linear_warmup_then_decay(optimizer: Optimizer, total_steps: int, *, warmup_r
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return LambdaLR(optimizer, factor)
+
+
+def constant_schedule(optimizer: Optimizer, total_steps: int) -> LambdaLR:
+    """The learning rate unchanged at every step (jiant's edge probing: no warm-up, and its plateau
+    scheduler never fires); `total_steps` is accepted for the common schedule signature."""
+    del total_steps
+    return LambdaLR(optimizer, lambda step: 1.0)
 
 
 def parameter_groups(module: nn.Module, no_decay: Sequence[str]) -> ParamGroups:

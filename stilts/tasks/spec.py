@@ -19,10 +19,12 @@ from stilts.config import CONF_DIR, role_entry
 from stilts.errors import ConfigError
 
 NO_TASK = "none"
-# The paper's defaults where a task yaml is silent: validate every 5,000 steps on the first 5,000
-# dev examples, stop after 20 validations without improvement.
+# The paper's defaults where a task yaml is silent (jiant base_roberta.conf, defaults.conf): validate
+# every 5,000 steps on the first 5,000 dev examples, at most 1,000 validations (target_train_max_vals),
+# early stopping with patience 20.
 DEFAULT_VAL_INTERVAL = 5000
 DEFAULT_VAL_LIMIT = 5000
+DEFAULT_MAX_VALS = 1000
 DEFAULT_PATIENCE = 20
 
 
@@ -44,7 +46,10 @@ class TaskSpec:
         main_metric: a metric name, or a list of names whose mean is the paper's score.
         lr, dropout, batch_size: the settings of the role the task plays in its slot (the node's
             `hparams.<role>`, resolved by `${stilts_role:...}`; stilts.config.role_setting).
-        max_epochs: the epoch limit (10; 40 for COPA, CB and WSC).
+        max_epochs: the epoch limit (10; 40 for COPA, CB and WSC; None for none: edge probing).
+        val_interval: training steps between validations.
+        max_vals: the most validations a stage runs (jiant's `max_vals`, stilts.schedule).
+        patience: validations without improvement that jiant tolerates (it stops at the next one).
         cfg: the whole task node, for the instantiable parts (readers, featurizer, head, metrics).
     """
 
@@ -55,8 +60,9 @@ class TaskSpec:
     lr: float
     dropout: float
     batch_size: int
-    max_epochs: int
+    max_epochs: int | None
     val_interval: int
+    max_vals: int
     patience: int
     val_limit: int | None
     train_size: int | None
@@ -87,8 +93,9 @@ class TaskSpec:
             lr=float(node.lr),
             dropout=float(node.dropout),
             batch_size=int(node.batch_size),
-            max_epochs=int(node.max_epochs),
+            max_epochs=None if node.max_epochs is None else int(node.max_epochs),
             val_interval=int(node.get("val_interval", DEFAULT_VAL_INTERVAL)),
+            max_vals=int(node.get("max_vals", DEFAULT_MAX_VALS)),
             patience=int(node.get("patience", DEFAULT_PATIENCE)),
             val_limit=None
             if node.get("val_limit", DEFAULT_VAL_LIMIT) is None

@@ -1,0 +1,96 @@
+"""How long a stage trains and when it validates: jiant's validation schedule (the paper's) or epochs.
+
+`schedule=jiant` (stilts/conf/schedule/jiant.yaml, the default) follows jiant v1's trainer
+(jiant/trainer.py, `SamplingMultiTaskTrainer.train` and `_check_stop`):
+
+- it validates only every `val_interval` training steps (trainer.py:646, `n_step % validation_interval`),
+  across epoch boundaries (the batch stream repeats without end, trainer.py:331);
+- it checks the epoch limit only at a validation (trainer.py:1012-1024), so a run overshoots to the
+  next validation after `max_epochs` epochs: with n batches an epoch it stops after
+  min(ceil(n * max_epochs / val_interval), max_vals) validations (trainer.py:1036-1040 `max_vals`);
+  with no epoch limit (edge probing: base_edgeprobe.conf leaves defaults.conf's `max_epochs = -1`)
+  after `max_vals` validations;
+- the learning-rate schedule's `t_total` is that number of validations x `val_interval`
+  (trainer.py:501-514), which is also the run's last step;
+- early stopping ends a run at the (patience + 1)-th validation without improvement: `_check_history`
+  (trainer.py:253-274) uses `patience + 1` and stops when the best is `patience + 1` validations old.
+  Lightning's `EarlyStopping` stops after `patience` non-improving validations, so it gets patience + 1.
+
+`schedule=epochs` is stilts' earlier schedule (the demo's): `max_epochs` epochs, validation every
+`val_interval` steps but at least once an epoch, `patience` non-improving validations, and the
+optimizer's schedule over Lightning's estimate of the steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from stilts.errors import ConfigError
+from stilts.tasks.spec import TaskSpec
+
+STYLES = ("jiant", "epochs")
+
+
+@dataclass(frozen=True)
+class StageSchedule:
+    """A stage's run length and validations, as the Lightning Trainer and the LR schedule take them.
+
+    Attributes:
+        style: `jiant` or `epochs`.
+        val_interval: training steps between validations.
+        max_steps: the last step (jiant: validations x val_interval), or None (epochs).
+        max_epochs: the Trainer's epoch limit, or None (jiant: the limit acts through max_steps).
+        max_validations: validations the run reaches unless it stops early (None: unknown, epochs).
+        total_steps: `t_total` of the learning-rate schedule (None: Lightning's estimate).
+        early_stop_patience: Lightning `EarlyStopping` patience (non-improving validations).
+    """
+
+    style: str
+    val_interval: int
+    max_steps: int | None
+    max_epochs: int | None
+    max_validations: int | None
+    total_steps: int | None
+    early_stop_patience: int
+
+
+def jiant_validations(steps_per_epoch: int, max_epochs: int | None, val_interval: int, max_vals: int) -> int:
+    """The number of validations jiant runs before its epoch or validation limit stops it
+    (jiant/trainer.py:505-510): the first validation at or after `max_epochs` epochs, at most `max_vals`."""
+    if max_epochs is None:
+        return max_vals
+    return min(math.ceil(steps_per_epoch * max_epochs / val_interval), max_vals)
+
+
+def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSchedule:
+    """The schedule of a stage training `spec` for `steps_per_epoch` batches an epoch."""
+    if style == "jiant":
+        validations = jiant_validations(steps_per_epoch, spec.max_epochs, spec.val_interval, spec.max_vals)
+        steps = validations * spec.val_interval
+        return StageSchedule(
+            style=style,
+            val_interval=spec.val_interval,
+            max_steps=steps,
+            max_epochs=None,
+            max_validations=validations,
+            total_steps=steps,
+            early_stop_patience=spec.patience + 1,
+        )
+    if style == "epochs":
+        if spec.max_epochs is None:
+            raise ConfigError(
+                f"`schedule=epochs` needs an epoch limit, but task `{spec.name}` has `max_epochs: null`; "
+                f"set `<slot>.max_epochs=N` or use `schedule=jiant`"
+            )
+        return StageSchedule(
+            style=style,
+            # Validate at the task's interval, but at least once an epoch so small data still gets checked.
+            val_interval=max(1, min(spec.val_interval, steps_per_epoch)),
+            max_steps=None,
+            max_epochs=spec.max_epochs,
+            max_validations=None,
+            total_steps=None,
+            early_stop_patience=spec.patience,
+        )
+    raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(STYLES)}")
