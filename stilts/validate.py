@@ -118,6 +118,7 @@ MODEL_KEYS: dict[str, Rule] = {
     "random_init": boolean,
     "encoder_weights": anything,
     "max_length": integer(8),
+    "truncation": one_of("segment", "pair"),  # stilts.tasks.truncation
     "kwargs": mapping_or_null,
     "dropout_placement": one_of("head", "every_layer"),
     "architecture": anything,  # stilts.models.sources: an asset name, a folder or a Hub id (or null)

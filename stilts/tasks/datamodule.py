@@ -38,7 +38,9 @@ class TaskDataModule(L.LightningDataModule):
         data_dir: root of local data; the task reads `data_dir/<task name>/`.
         cache_dir: root of the Arrow caches.
         source: `local`, `hub`, or `auto` (local when the task's folder exists, else the Hub).
-        max_length: sequence length cap in tokens.
+        max_length: sequence length cap in tokens (`model.max_length`).
+        truncation: `model.truncation`: `segment` (each text segment cut to `max_length - 2` tokens,
+            jiant's rule) or `pair` (the whole sequence cut to `max_length`); stilts.tasks.truncation.
         seed: shuffling seed of the training batches.
         num_workers: dataloader worker processes.
     """
@@ -51,6 +53,7 @@ class TaskDataModule(L.LightningDataModule):
         cache_dir: str | Path,
         source: str = "auto",
         max_length: int = 256,
+        truncation: str = "segment",
         seed: int = 0,
         num_workers: int = 0,
     ) -> None:
@@ -76,6 +79,7 @@ class TaskDataModule(L.LightningDataModule):
         if spec.cfg.get("labels_from_train") and not spec.labels:
             self.spec = spec.with_labels(self._train_labels())
         self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
+        self.featurizer.set_truncation(truncation)
         self.features: dict[str, datasets.Dataset] = {}
         self.full_validation = False
 

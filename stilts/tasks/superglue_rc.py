@@ -227,7 +227,8 @@ class RecordFeaturizer(Featurizer):
     keep_columns: ClassVar[tuple[str, ...]] = ()  # every output column is written by `encode`
     REFERENCE_COLUMNS: ClassVar[tuple[str, ...]] = ("candidate_text", "answers")
 
-    def _pairs(self, batch: Batch) -> tuple[list[str], list[str]]:
+    def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
+        """(passage, query with the candidate filled in) of every candidate of every query."""
         firsts, seconds = [], []
         for passage, query, candidates in zip(
             batch["passage"], batch["query"], batch["candidates"], strict=True
@@ -237,8 +238,7 @@ class RecordFeaturizer(Featurizer):
         return firsts, seconds
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
-        firsts, seconds = self._pairs(batch)
-        out: Batch = dict(tokenizer(firsts, seconds, truncation=True, max_length=max_length))
+        out: Batch = dict(self.tokenize(tokenizer, *self.segments(batch), max_length))
         out["length"] = [len(ids) for ids in out["input_ids"]]
         for column in ("idx", "candidate", "label", *self.REFERENCE_COLUMNS):
             out[column] = []
@@ -250,10 +250,6 @@ class RecordFeaturizer(Featurizer):
                 out["answers"].append(answers)
                 out["label"].append(int(name in answers) if answers else UNLABELED)
         return out
-
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        """Token counts of every (passage, filled-in query) sequence."""
-        return [len(ids) for ids in tokenizer(*self._pairs(batch))["input_ids"]]
 
     def describe(
         self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
