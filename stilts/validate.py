@@ -105,6 +105,7 @@ TASK_KEYS: dict[str, Rule] = {
     "max_epochs": integer(1, optional=True),
     "val_interval": integer(1),
     "val_limit": integer(1, optional=True),
+    "val_shuffle_seed": integer(0, optional=True),
     "patience": integer(0),
     "train_size": integer(1, optional=True),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -257,9 +258,30 @@ class TaskDataModule(L.LightningDataModule):
         loader = self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
         return self.train_wrapper(loader) if self.train_wrapper is not None else loader
 
+    def mid_training_rows(self) -> list[int] | None:
+        """The featurized dev rows mid-training validation scores, or None for the whole dev set.
+
+        jiant validates mid-training on the first `val_data_limit` (5,000) dev instances in the order
+        its task holds them (jiant/trainer.py:843-851: `instances_per_epoch`, `shuffle=False`;
+        jiant/config/defaults.conf:158); QA-SRL and QAMR shuffled that list with a fixed seed when
+        reading it (`val_shuffle_seed`). Instances are counted as jiant counts them (the featurizer
+        maps each to its row; ReCoRD: one per (query, entity mention)). The final score uses all rows.
+        """
+        limit = self.spec.val_limit
+        if self.full_validation or limit is None:
+            return None
+        instances = self.featurizer.validation_instances(self.read_split("val"), self.featurized("val"))
+        if self.spec.val_shuffle_seed is not None:
+            # Shuffling row numbers permutes them as jiant permuted its equally long example list:
+            # random.shuffle's permutation depends only on the length and the seed.
+            random.Random(self.spec.val_shuffle_seed).shuffle(instances)
+        elif len(instances) <= limit:
+            return None
+        return list(dict.fromkeys(instances[:limit]))  # ReCoRD: repeated mentions share one row
+
     def val_dataloader(self) -> DataLoader:
         val = self.featurized("val")
-        limit = self.spec.val_limit
-        if not self.full_validation and limit is not None and len(val) > limit:
-            val = val.select(range(limit))  # the paper validates on the first 5,000 dev examples mid-training
+        rows = self.mid_training_rows()
+        if rows is not None:
+            val = val.select(rows)
         return self._loader(val, self.spec.batch_size * 2, shuffle=False)

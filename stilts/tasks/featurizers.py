@@ -125,6 +125,12 @@ class Featurizer:
         lost to truncation, skipped records...). The base class has none."""
         return {}
 
+    def validation_instances(self, raw: datasets.Dataset, features: datasets.Dataset) -> list[int]:
+        """The featurized dev row of each of jiant's dev instances, in jiant's order (the order its
+        mid-training validation takes the first `val_limit` from). Here one row per instance, in file
+        order; featurizers whose rows differ from jiant's instances override it."""
+        return list(range(len(features)))
+
     def label_counts(self, raw: datasets.Dataset) -> tuple[int, int] | None:
         """(records with a gold label, records) of a split's canonical records, or None for tasks
         whose records always carry their gold (span QA, edge probing, tagging, masked LM)."""

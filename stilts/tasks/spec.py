@@ -20,7 +20,7 @@ from stilts.errors import ConfigError
 
 NO_TASK = "none"
 # The paper's defaults where a task yaml is silent: validate every 5,000 steps on the first 5,000
-# dev examples, stop after 20 validations without improvement.
+# dev instances (jiant/config/defaults.conf:158), stop after 20 validations without improvement.
 DEFAULT_VAL_INTERVAL = 5000
 DEFAULT_VAL_LIMIT = 5000
 DEFAULT_PATIENCE = 20
@@ -59,6 +59,7 @@ class TaskSpec:
     val_interval: int
     patience: int
     val_limit: int | None
+    val_shuffle_seed: int | None
     train_size: int | None
     cfg: DictConfig = field(repr=False, compare=False)
 
@@ -93,6 +94,7 @@ class TaskSpec:
             val_limit=None
             if node.get("val_limit", DEFAULT_VAL_LIMIT) is None
             else int(node.get("val_limit", DEFAULT_VAL_LIMIT)),
+            val_shuffle_seed=None if node.get("val_shuffle_seed") is None else int(node.val_shuffle_seed),
             train_size=None if node.get("train_size") is None else int(node.train_size),
             cfg=node,
         )
