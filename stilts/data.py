@@ -37,6 +37,7 @@ def run(cfg: DictConfig) -> None:
             cfg.paths.cache_dir,
             source=cfg.data.source,
             max_length=cfg.model.max_length,
+            truncation=cfg.model.truncation,
         )
         report = data_report(datamodule, list(cfg.splits))
     except StiltsError as err:

@@ -84,6 +84,7 @@ def make_datamodule(
         cache_dir=cfg.paths.cache_dir,
         source=cfg.data.source,
         max_length=cfg.model.max_length,
+        truncation=cfg.model.truncation,
         seed=seed,
         num_workers=cfg.data.num_workers,
     )

@@ -106,6 +106,7 @@ TASK_KEYS: dict[str, Rule] = {
     "val_interval": integer(1),
     "max_vals": integer(1),
     "val_limit": integer(1, optional=True),
+    "val_shuffle_seed": integer(0, optional=True),
     "patience": integer(0),
     "train_size": integer(1, optional=True),
     # The task's own optimisation (stilts/conf/optim/), replacing the run's `optim` for its stages
@@ -122,6 +123,7 @@ MODEL_KEYS: dict[str, Rule] = {
     "random_init": boolean,
     "encoder_weights": anything,
     "max_length": integer(8),
+    "truncation": one_of("segment", "pair"),  # stilts.tasks.truncation
     "kwargs": mapping_or_null,
     "dropout_placement": one_of("head", "every_layer"),
     "architecture": anything,  # stilts.models.sources: an asset name, a folder or a Hub id (or null)

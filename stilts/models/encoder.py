@@ -60,6 +60,8 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
                 f"`model.max_length` is {model_cfg.max_length}, but the architecture of `{config_key}` has "
                 f"{usable} positions; set `model.max_length` to at most {usable}"
             )
+        # `model.truncation: segment` fits a pair into these (stilts.tasks.truncation).
+        tokenizer._stilts_positions = usable
     return tokenizer
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,7 +39,9 @@ class TaskDataModule(L.LightningDataModule):
         data_dir: root of local data; the task reads `data_dir/<task name>/`.
         cache_dir: root of the Arrow caches.
         source: `local`, `hub`, or `auto` (local when the task's folder exists, else the Hub).
-        max_length: sequence length cap in tokens.
+        max_length: sequence length cap in tokens (`model.max_length`).
+        truncation: `model.truncation`: `segment` (each text segment cut to `max_length - 2` tokens,
+            jiant's rule) or `pair` (the whole sequence cut to `max_length`); stilts.tasks.truncation.
         seed: shuffling seed of the training batches.
         num_workers: dataloader worker processes.
     """
@@ -51,6 +54,7 @@ class TaskDataModule(L.LightningDataModule):
         cache_dir: str | Path,
         source: str = "auto",
         max_length: int = 256,
+        truncation: str = "segment",
         seed: int = 0,
         num_workers: int = 0,
     ) -> None:
@@ -76,6 +80,7 @@ class TaskDataModule(L.LightningDataModule):
         if spec.cfg.get("labels_from_train") and not spec.labels:
             self.spec = spec.with_labels(self._train_labels())
         self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
+        self.featurizer.set_truncation(truncation)
         self.features: dict[str, datasets.Dataset] = {}
         self.full_validation = False
 
@@ -253,9 +258,30 @@ class TaskDataModule(L.LightningDataModule):
         loader = self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
         return self.train_wrapper(loader) if self.train_wrapper is not None else loader
 
+    def mid_training_rows(self) -> list[int] | None:
+        """The featurized dev rows mid-training validation scores, or None for the whole dev set.
+
+        jiant validates mid-training on the first `val_data_limit` (5,000) dev instances in the order
+        its task holds them (jiant/trainer.py:843-851: `instances_per_epoch`, `shuffle=False`;
+        jiant/config/defaults.conf:158); QA-SRL and QAMR shuffled that list with a fixed seed when
+        reading it (`val_shuffle_seed`). Instances are counted as jiant counts them (the featurizer
+        maps each to its row; ReCoRD: one per (query, entity mention)). The final score uses all rows.
+        """
+        limit = self.spec.val_limit
+        if self.full_validation or limit is None:
+            return None
+        instances = self.featurizer.validation_instances(self.read_split("val"), self.featurized("val"))
+        if self.spec.val_shuffle_seed is not None:
+            # Shuffling row numbers permutes them as jiant permuted its equally long example list:
+            # random.shuffle's permutation depends only on the length and the seed.
+            random.Random(self.spec.val_shuffle_seed).shuffle(instances)
+        elif len(instances) <= limit:
+            return None
+        return list(dict.fromkeys(instances[:limit]))  # ReCoRD: repeated mentions share one row
+
     def val_dataloader(self) -> DataLoader:
         val = self.featurized("val")
-        limit = self.spec.val_limit
-        if not self.full_validation and limit is not None and len(val) > limit:
-            val = val.select(range(limit))  # the paper validates on the first 5,000 dev examples mid-training
+        rows = self.mid_training_rows()
+        if rows is not None:
+            val = val.select(rows)
         return self._loader(val, self.spec.batch_size * 2, shuffle=False)

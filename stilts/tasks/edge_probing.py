@@ -193,9 +193,7 @@ class EdgeProbingFeaturizer(Featurizer):
         self.two_spans = two_spans
 
     def _project(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator[Any]:
-        encoded = tokenizer(
-            batch["text"], truncation=True, max_length=max_length, return_offsets_mapping=True
-        )
+        encoded = self.tokenize(tokenizer, batch["text"], None, max_length, offsets=True)
         for i, text in enumerate(batch["text"]):
             first, last = word_token_bounds(
                 word_char_spans(text), encoded["offset_mapping"][i], encoded.sequence_ids(i)
@@ -226,8 +224,8 @@ class EdgeProbingFeaturizer(Featurizer):
             out["labels"].append([k[2] for k in kept])
         return out
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        return [len(ids) for ids in tokenizer(batch["text"])["input_ids"]]
+    def segments(self, batch: Batch) -> tuple[list[str], None]:
+        return batch["text"], None
 
     def describe(self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict:
         sentences = targets = no_targets = cut = emptied = 0

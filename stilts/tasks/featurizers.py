@@ -4,6 +4,9 @@ A featurizer's output is cached under `${paths.cache_dir}/features/`, named by a
 input data, the featurizer (class, options and `version`), the tokenizer and the max length, so a
 second run with the same inputs loads the Arrow file instead of tokenizing again. Bump `version`
 when a featurizer's output changes.
+
+Every featurizer tokenizes through `Featurizer.tokenize`, which truncates under `model.truncation`
+(stilts.tasks.truncation: `segment`, jiant's rule, or `pair`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
-from transformers import PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedTokenizerBase
 
+from stilts.tasks import truncation
 from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.values import UNLABELED
 
@@ -44,6 +48,45 @@ class Featurizer:
     # Canonical columns kept beside the model inputs (e.g. gold answer strings for a metric).
     keep_columns: ClassVar[tuple[str, ...]] = ("idx", "label")
     pad_values: ClassVar[dict[str, int]] = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
+    # `model.truncation`; TaskDataModule sets it from the config, the class default is the paper's rule.
+    truncation: str = "segment"
+
+    def set_truncation(self, mode: str) -> None:
+        self.truncation = truncation.check_mode(mode)
+
+    def tokenize(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        firsts: list[str],
+        seconds: list[str] | None,
+        max_length: int,
+        *,
+        offsets: bool = False,
+        pair_strategy: bool | str = True,
+    ) -> BatchEncoding:
+        """Single texts or pairs, truncated under this featurizer's `truncation` (the one place)."""
+        return truncation.encode(
+            tokenizer,
+            firsts,
+            seconds,
+            max_length=max_length,
+            mode=self.truncation,
+            offsets=offsets,
+            pair_strategy=pair_strategy,
+        )
+
+    def segments(self, batch: Batch) -> tuple[list[str], list[str] | None]:
+        """The text segments of every sequence `encode` makes from `batch`: (firsts, seconds or None)."""
+        raise NotImplementedError
+
+    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        """Token counts before truncation, boundary tokens included (the data report's percentiles)."""
+        return [len(ids) for ids in tokenizer(*self.segments(batch))["input_ids"]]
+
+    def truncated(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> list[bool]:
+        """Whether truncation cuts each sequence of `segments(batch)` (the data report's share)."""
+        firsts, seconds = self.segments(batch)
+        return truncation.truncated(tokenizer, firsts, seconds, max_length=max_length, mode=self.truncation)
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
         raise NotImplementedError
@@ -54,7 +97,8 @@ class Featurizer:
         # Public attributes are the featurizer's options; private ones hold run-time state.
         options = repr(sorted((k, v) for k, v in vars(self).items() if not k.startswith("_")))
         parts = [dataset._fingerprint, type(self).__qualname__, str(self.version), options]
-        parts += [tokenizer_digest(tokenizer), str(max_length)]
+        parts += [tokenizer_digest(tokenizer), str(max_length), self.truncation]
+        parts += [str(truncation.usable_positions(tokenizer))]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
     def __call__(
@@ -74,16 +118,18 @@ class Featurizer:
             desc=f"featurize ({type(self).__name__})",
         )
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        """Token counts before truncation, for the data report (share of truncated inputs)."""
-        raise NotImplementedError
-
     def describe(
         self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
     ) -> dict[str, Any]:
         """Task-specific facts for `stilts-data` (choices per question, spans per sentence, spans
         lost to truncation, skipped records...). The base class has none."""
         return {}
+
+    def validation_instances(self, raw: datasets.Dataset, features: datasets.Dataset) -> list[int]:
+        """The featurized dev row of each of jiant's dev instances, in jiant's order (the order its
+        mid-training validation takes the first `val_limit` from). Here one row per instance, in file
+        order; featurizers whose rows differ from jiant's instances override it."""
+        return list(range(len(features)))
 
     def label_counts(self, raw: datasets.Dataset) -> tuple[int, int] | None:
         """(records with a gold label, records) of a split's canonical records, or None for tasks
@@ -99,21 +145,16 @@ class Featurizer:
 
 
 class ClassificationFeaturizer(Featurizer):
-    """One text (`text_a`) or a pair (`text_a`, `text_b`) -> one sequence, truncated longest-first."""
+    """One text (`text_a`) or a pair (`text_a`, `text_b`) -> one sequence."""
 
     def __init__(self, pair: bool = True) -> None:
         self.pair = pair
 
-    def _texts(self, batch: Batch) -> tuple[list[str], list[str] | None]:
+    def segments(self, batch: Batch) -> tuple[list[str], list[str] | None]:
         return batch["text_a"], batch["text_b"] if self.pair else None
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
-        first, second = self._texts(batch)
-        encoded = tokenizer(first, second, truncation=True, max_length=max_length)
+        encoded = self.tokenize(tokenizer, *self.segments(batch), max_length)
         out = dict(encoded)
         out["length"] = [len(ids) for ids in encoded["input_ids"]]
         return out
-
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        first, second = self._texts(batch)
-        return [len(ids) for ids in tokenizer(first, second)["input_ids"]]

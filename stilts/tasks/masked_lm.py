@@ -92,7 +92,7 @@ class MaskedLMFeaturizer(Featurizer):
         self._tokenizer: PreTrainedTokenizerBase | None = None
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
-        encoded = tokenizer(batch["text_a"], truncation=True, max_length=max_length)
+        encoded = self.tokenize(tokenizer, batch["text_a"], None, max_length)
         return {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],
@@ -105,8 +105,8 @@ class MaskedLMFeaturizer(Featurizer):
         self._tokenizer = tokenizer  # the collator needs its special ids and vocabulary size
         return super().__call__(dataset, tokenizer, max_length, cache_dir)
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        return [len(ids) for ids in tokenizer(batch["text_a"])["input_ids"]]
+    def segments(self, batch: Batch) -> tuple[list[str], None]:
+        return batch["text_a"], None
 
     def collator(self, pad_token_id: int) -> MaskingCollator:
         tokenizer = self._tokenizer

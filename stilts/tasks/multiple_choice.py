@@ -53,7 +53,7 @@ def hellaswag_texts(ctx_a: str, ctx_b: str, endings: Sequence[str]) -> tuple[str
 
 
 class MultipleChoiceFeaturizer(Featurizer):
-    """(context, choice) pairs -> per-example nested `input_ids[choice][token]`, truncated longest-first."""
+    """(context, choice) pairs -> per-example nested `input_ids[choice][token]`."""
 
     version: ClassVar[int] = 1
 
@@ -67,7 +67,7 @@ class MultipleChoiceFeaturizer(Featurizer):
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
         firsts, seconds, counts = self._flat(batch)
-        encoded = tokenizer(firsts, seconds, truncation=True, max_length=max_length)
+        encoded = self.tokenize(tokenizer, firsts, seconds, max_length)
         out: Batch = {key: [] for key in encoded}
         out["length"] = []
         start = 0
@@ -79,10 +79,10 @@ class MultipleChoiceFeaturizer(Featurizer):
             start += count
         return out
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        """Token counts of every (context, choice) sequence."""
+    def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
+        """Every (context, choice) sequence."""
         firsts, seconds, _ = self._flat(batch)
-        return [len(ids) for ids in tokenizer(firsts, seconds)["input_ids"]]
+        return firsts, seconds
 
     def describe(
         self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int

@@ -16,6 +16,7 @@ import numpy as np
 
 from stilts.errors import DataFormatError, MissingDataError
 from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.truncation import segment_budget
 from stilts.tasks.values import UNLABELED
 
 PERCENTILES = (50, 90, 95, 99)
@@ -44,14 +45,19 @@ def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
         }
     featurizer, tokenizer = datamodule.featurizer, datamodule.tokenizer
     lengths: list[int] = []
+    cut: list[bool] = []
     for start in range(0, len(raw), 1000):
-        lengths += featurizer.untruncated_lengths(raw[start : start + 1000], tokenizer)
+        batch = raw[start : start + 1000]
+        lengths += featurizer.untruncated_lengths(batch, tokenizer)
+        cut += featurizer.truncated(batch, tokenizer, datamodule.max_length)
     if lengths:
         array = np.asarray(lengths)
         report["tokens"] = {f"p{p}": int(np.percentile(array, p)) for p in PERCENTILES}
         report["tokens"]["max"] = int(array.max())
-        report["truncated_share"] = float((array > datamodule.max_length).mean())
+        # Share of sequences the featurizer cuts under `model.truncation` (per segment or per pair).
+        report["truncated_share"] = float(np.mean(cut))
         report["max_length"] = datamodule.max_length
+        report["truncation"] = featurizer.truncation
     facts = featurizer.describe(raw, tokenizer, datamodule.max_length)
     if facts:
         report["facts"] = facts
@@ -76,6 +82,13 @@ def data_report(datamodule: TaskDataModule, splits: list[str]) -> dict[str, Any]
     }
 
 
+def truncation_rule(info: dict[str, Any]) -> str:
+    """How the split's sequences are cut, in words."""
+    if info["truncation"] == "segment":
+        return f"truncated (each segment at {segment_budget(info['max_length'])} tokens)"
+    return f"truncated at {info['max_length']} (pair)"
+
+
 def format_text(report: dict[str, Any]) -> str:
     lines = [f"task {report['task']} ({report['source']}: {report['where']})"]
     for split, info in report["splits"].items():
@@ -92,9 +105,7 @@ def format_text(report: dict[str, Any]) -> str:
             lines.append(f"    labels: {shares}")
         if "tokens" in info:
             tokens = ", ".join(f"{k} {v}" for k, v in info["tokens"].items())
-            lines.append(
-                f"    tokens: {tokens}; truncated at {info['max_length']}: {info['truncated_share']:.1%}"
-            )
+            lines.append(f"    tokens: {tokens}; {truncation_rule(info)}: {info['truncated_share']:.1%}")
         for name, value in info.get("facts", {}).items():
             shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
             lines.append(f"    {name}: {shown}")

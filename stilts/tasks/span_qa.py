@@ -180,20 +180,17 @@ class QasrlReader(LocalReader):
 
 
 class SpanQAFeaturizer(Featurizer):
-    """(question, context) pairs truncated in the context only; the answer's word span projected to
-    sub-token start/end (inclusive) in the context part via `sequence_ids()`."""
+    """(question, context) pairs, each segment truncated on its own (`model.truncation: segment`) or
+    the context only (`pair`); the answer's word span projected to sub-token start/end (inclusive) in
+    the context part via `sequence_ids()`."""
 
     version = 1
     keep_columns = ("idx", "context", "answer")
     pad_values = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0, "context_mask": 0}
 
     def _encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator:
-        encoded = tokenizer(
-            batch["question"],
-            batch["context"],
-            truncation="only_second",
-            max_length=max_length,
-            return_offsets_mapping=True,
+        encoded = self.tokenize(
+            tokenizer, *self.segments(batch), max_length, offsets=True, pair_strategy="only_second"
         )
         for i, context in enumerate(batch["context"]):
             parts = [1 if p == 1 else None for p in encoded.sequence_ids(i)]
@@ -227,8 +224,8 @@ class SpanQAFeaturizer(Featurizer):
             out["length"].append(len(parts))
         return out
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        return [len(ids) for ids in tokenizer(batch["question"], batch["context"])["input_ids"]]
+    def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
+        return batch["question"], batch["context"]
 
     def describe(self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict:
         truncated = 0

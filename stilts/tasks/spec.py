@@ -20,8 +20,8 @@ from stilts.errors import ConfigError
 
 NO_TASK = "none"
 # The paper's defaults where a task yaml is silent (jiant base_roberta.conf, defaults.conf): validate
-# every 5,000 steps on the first 5,000 dev examples, at most 1,000 validations (target_train_max_vals),
-# early stopping with patience 20.
+# every 5,000 steps on the first 5,000 dev instances (defaults.conf:158), at most 1,000 validations
+# (target_train_max_vals), early stopping with patience 20.
 DEFAULT_VAL_INTERVAL = 5000
 DEFAULT_VAL_LIMIT = 5000
 DEFAULT_MAX_VALS = 1000
@@ -65,6 +65,7 @@ class TaskSpec:
     max_vals: int
     patience: int
     val_limit: int | None
+    val_shuffle_seed: int | None
     train_size: int | None
     cfg: DictConfig = field(repr=False, compare=False)
 
@@ -100,6 +101,7 @@ class TaskSpec:
             val_limit=None
             if node.get("val_limit", DEFAULT_VAL_LIMIT) is None
             else int(node.get("val_limit", DEFAULT_VAL_LIMIT)),
+            val_shuffle_seed=None if node.get("val_shuffle_seed") is None else int(node.val_shuffle_seed),
             train_size=None if node.get("train_size") is None else int(node.train_size),
             cfg=node,
         )

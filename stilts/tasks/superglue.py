@@ -244,10 +244,7 @@ class SpanPairFeaturizer(Featurizer):
     def _encode(
         self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int
     ) -> tuple[Batch, list[int]]:
-        second = batch["text_b"] if self.pair else None
-        encoded = tokenizer(
-            batch["text_a"], second, truncation=True, max_length=max_length, return_offsets_mapping=True
-        )
+        encoded = self.tokenize(tokenizer, *self.segments(batch), max_length, offsets=True)
         offsets = encoded.pop("offset_mapping")
         out: Batch = dict(encoded)
         out["length"] = [len(ids) for ids in encoded["input_ids"]]
@@ -273,9 +270,8 @@ class SpanPairFeaturizer(Featurizer):
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
         return self._encode(batch, tokenizer, max_length)[0]
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        second = batch["text_b"] if self.pair else None
-        return [len(ids) for ids in tokenizer(batch["text_a"], second)["input_ids"]]
+    def segments(self, batch: Batch) -> tuple[list[str], list[str] | None]:
+        return batch["text_a"], batch["text_b"] if self.pair else None
 
     def describe(
         self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int

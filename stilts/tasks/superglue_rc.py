@@ -7,7 +7,9 @@
   (F1a + EM) / 2. Hub: aps/super_glue `multirc` (one row per answer option already).
 - ReCoRD: jsonl `{passage{text, entities[{start, end}]}, qas[{query, answers[{start, end, text}], idx}]}`
   (character offsets, `end` inclusive). One record per query, with its de-duplicated candidate
-  entities and gold answer texts; the featurizer expands it into one sequence per candidate:
+  entities, gold answer texts and `mentions` (the candidate number of each entity mention, in file
+  order: jiant's validation instances, counted by the mid-training dev limit); the featurizer
+  expands it into one sequence per candidate:
   (passage, query with `@placeholder` replaced by the candidate), labelled true when the candidate is
   a gold answer. That is jiant v1's instance layout (1.8M training instances), so a batch of 4 holds
   4 sequences like every other task, whereas one-query-per-example batches would hold 4 x ~15-100
@@ -179,10 +181,12 @@ class RecordReader(LocalReader):
                 try:
                     passage = field(obj, "passage", dict)
                     text = field(passage, "text")
-                    spans = sorted(
+                    # jiant makes one instance per entity mention, in this file order (qa.py:355-358).
+                    in_file = [
                         (field(e, "start", int), field(e, "end", int))
                         for e in field(passage, "entities", list)
-                    )
+                    ]
+                    spans = sorted(in_file)
                     for start, end in spans:
                         if not 0 <= start <= end < len(text):
                             raise ValueError(
@@ -192,7 +196,9 @@ class RecordReader(LocalReader):
                     for qa in field(obj, "qas", list):
                         answers = [field(a, "text") for a in qa.get("answers", [])]  # test: no answers
                         query = record_query(text, entities, field(qa, "query"), answers)
-                        yield {"idx": idx, "query_id": str(qa.get("idx", "")), **query}
+                        number = {name: n for n, name in enumerate(query["candidates"])}
+                        mentions = [number[text[start : end + 1]] for start, end in in_file]
+                        yield {"idx": idx, "query_id": str(qa.get("idx", "")), **query, "mentions": mentions}
                         idx += 1
                 except ValueError as err:
                     raise DataFormatError(path, line, str(err)) from None
@@ -211,7 +217,14 @@ class RecordHubReader(HubReader):
                 query = record_query(row["passage"], row["entities"], row["query"], row["answers"])
             except ValueError as err:
                 raise DataFormatError(where, row["idx"], str(err)) from None
-            return {"idx": row["idx"], "query_id": str(row["hub_idx"]["query"]), **query}
+            # The Hub lists each entity once: one instance per candidate stands in for jiant's mentions.
+            mentions = list(range(len(query["candidates"])))
+            return {
+                "idx": row["idx"],
+                "query_id": str(row["hub_idx"]["query"]),
+                **query,
+                "mentions": mentions,
+            }
 
         return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} record")
 
@@ -227,7 +240,8 @@ class RecordFeaturizer(Featurizer):
     keep_columns: ClassVar[tuple[str, ...]] = ()  # every output column is written by `encode`
     REFERENCE_COLUMNS: ClassVar[tuple[str, ...]] = ("candidate_text", "answers")
 
-    def _pairs(self, batch: Batch) -> tuple[list[str], list[str]]:
+    def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
+        """(passage, query with the candidate filled in) of every candidate of every query."""
         firsts, seconds = [], []
         for passage, query, candidates in zip(
             batch["passage"], batch["query"], batch["candidates"], strict=True
@@ -237,8 +251,7 @@ class RecordFeaturizer(Featurizer):
         return firsts, seconds
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
-        firsts, seconds = self._pairs(batch)
-        out: Batch = dict(tokenizer(firsts, seconds, truncation=True, max_length=max_length))
+        out: Batch = dict(self.tokenize(tokenizer, *self.segments(batch), max_length))
         out["length"] = [len(ids) for ids in out["input_ids"]]
         for column in ("idx", "candidate", "label", *self.REFERENCE_COLUMNS):
             out[column] = []
@@ -250,10 +263,6 @@ class RecordFeaturizer(Featurizer):
                 out["answers"].append(answers)
                 out["label"].append(int(name in answers) if answers else UNLABELED)
         return out
-
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        """Token counts of every (passage, filled-in query) sequence."""
-        return [len(ids) for ids in tokenizer(*self._pairs(batch))["input_ids"]]
 
     def describe(
         self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int
@@ -267,6 +276,17 @@ class RecordFeaturizer(Featurizer):
             "queries without candidates (not scored)": counts.count(0),
             "queries whose gold answers are no candidate": sum(not set(c) & set(a) for c, a in labelled),
         }
+
+    def validation_instances(self, raw: datasets.Dataset, features: datasets.Dataset) -> list[int]:
+        """jiant's dev instances are (query, entity mention) pairs, a query's mentions in the file's
+        `passage.entities` order (jiant/tasks/qa.py:355-358); a query's rows here are its distinct
+        candidates, so repeated mentions map to one row (their inputs, hence scores, are equal)."""
+        rows: list[int] = []
+        first = 0
+        for candidates, mentions in zip(raw["candidates"], raw["mentions"], strict=True):
+            rows += [first + number for number in mentions]
+            first += len(candidates)
+        return rows
 
     def label_counts(self, raw: datasets.Dataset) -> tuple[int, int]:
         """A query is labelled when it has gold answers (test queries have none)."""

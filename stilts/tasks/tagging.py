@@ -118,9 +118,7 @@ class TaggingFeaturizer(Featurizer):
     pad_values = {"input_ids": -1, "attention_mask": 0, "tag_labels": IGNORE_INDEX}
 
     def _encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator:
-        encoded = tokenizer(
-            batch["text"], truncation=True, max_length=max_length, return_offsets_mapping=True
-        )
+        encoded = self.tokenize(tokenizer, batch["text"], None, max_length, offsets=True)
         for i, text in enumerate(batch["text"]):
             first, _ = word_token_bounds(
                 word_char_spans(text), encoded["offset_mapping"][i], encoded.sequence_ids(i)
@@ -137,8 +135,8 @@ class TaggingFeaturizer(Featurizer):
             out["length"].append(len(tags))
         return out
 
-    def untruncated_lengths(self, batch: Batch, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        return [len(ids) for ids in tokenizer(batch["text"])["input_ids"]]
+    def segments(self, batch: Batch) -> tuple[list[str], None]:
+        return batch["text"], None
 
     def describe(self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict:
         words = cut = 0
