@@ -4,7 +4,7 @@ The references here are written from jiant v1 / allennlp 0.8.4, not from stilts:
 `SelfAttentiveSpanExtractor` (inclusive span ends, a window gathered backwards from the end,
 masked softmax renormalised with 1e-13), jiant's `Classifier` "mlp" and "log_reg", jiant's WiC
 `SingleClassifier` pooling, and hand-worked cases of jiant's span-QA decoding
-(jiant/models.py:983-1010).
+(jiant/models.py:983-1013).
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_wsc_pooling_is_learned_attention_not_a_mean() -> None:
 
 # ----- WiC: jiant's pair classifier with the marked words' mean -----------------------------------
 def jiant_wic_features(hidden: torch.Tensor, idx1: list[list[int]], idx2: list[list[int]]) -> torch.Tensor:
-    """jiant SingleClassifier (simple_modules.py:123-142): pool_type "first", then per marked word
+    """jiant SingleClassifier (simple_modules.py:128-149): pool_type "first", then per marked word
     the mean of the gathered token states, where index lists are padded with 0 and slot 0 counts."""
     features = [hidden[:, 0]]
     for lists in (idx1, idx2):

@@ -53,9 +53,9 @@ class MarkedSpanHead(ClassificationHead):
     """WiC as jiant v1 builds it for RoBERTa: [first token; mean(span1); mean(span2)] -> linear.
 
     jiant's WiC is a pair-classification task, not a span task: `SingleClassifier` pools the input
-    with `pool_type` "first" (jiant/utils/utils.py:78-88 for roberta without a sentence encoder, no
+    with `pool_type` "first" (jiant/utils/utils.py:77-89 for roberta without a sentence encoder, no
     projection when fine-tuning, jiant/models.py:819-822), appends the mean of each marked word's
-    token states (jiant/modules/simple_modules.py:123-142, models.py:724-728,1036-1037) and applies
+    token states (jiant/modules/simple_modules.py:128-149, models.py:724-728,1036-1037) and applies
     `classifier = log_reg` (base_roberta.conf:20), one linear layer.
 
     Spans come as `span{k}_start` / `span{k}_end` token positions (end exclusive), projected from

@@ -23,7 +23,7 @@ class SelfAttentiveSpanPooling(nn.Module):
     the span's tokens only and returns the weighted sum of the projected states of the span.
 
     Spans are half-open `[start, end)` sub-token ranges (jiant keeps half-open spans in its records
-    and passes `end - 1` to allennlp's inclusive spans, jiant/tasks/tasks.py:2542-2545: the same
+    and passes `end - 1` to allennlp's inclusive spans, jiant/tasks/tasks.py:2551-2554: the same
     tokens).
     """
 

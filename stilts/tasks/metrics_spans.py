@@ -57,7 +57,7 @@ def squad_exact_match(prediction: str, gold: str) -> float:
 
 
 def jiant_word_span(start: int, end: int, token_words: Sequence[int]) -> tuple[int, int]:
-    """jiant v1's decoding of independent start/end argmaxes (jiant/models.py:986-1010) into a
+    """jiant v1's decoding of independent start/end argmaxes (jiant/models.py:986-1013) into a
     half-open range of whitespace words of the passage.
 
     Args:
