@@ -15,7 +15,9 @@ answer span), as jiant v1.
 Labels: none (span extraction). Paper score: (SQuAD F1 + EM) / 2 against the gold answer string.
 
 The context is the space-joined sentence, and gold and predicted answers are both taken from it (jiant
-v1 PTB-detokenised both; after SQuAD normalisation the difference is small). Examples whose answer
+v1 PTB-detokenised both; after SQuAD normalisation the difference is small). The input is (passage,
+question) as in jiant; predictions are whole words of the passage, chosen from the predicted start
+and exclusive end sub-tokens by jiant's rule (`metrics_spans.jiant_word_span`). Examples whose answer
 is truncated away keep start/end -100: no loss, but they are still scored (as wrong) at evaluation;
 `describe()` counts them.
 """
