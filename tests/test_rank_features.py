@@ -46,6 +46,20 @@ def test_span_pair_rows_concatenate_first_token_and_span_means() -> None:
     assert features.tolist() == [[0.0, 1.5, 4.0]] and labels.tolist() == [1]
 
 
+def test_wsc_rows_are_the_two_span_means_without_the_first_token() -> None:
+    rows = row_maker("wsc", "stilts.models.choice_heads.SpanClassifierHead")
+    hidden = torch.arange(5, dtype=torch.float).view(1, 5, 1)
+    batch = {
+        "span1_start": torch.tensor([1]),
+        "span1_end": torch.tensor([4]),
+        "span2_start": torch.tensor([0]),
+        "span2_end": torch.tensor([1]),
+        "label": torch.tensor([0]),
+    }
+    features, labels = rows(hidden, batch)
+    assert features.tolist() == [[2.0, 0.0]] and labels.tolist() == [0]  # mean(1, 2, 3); token 0
+
+
 @pytest.mark.parametrize("head", ["stilts.models.span_heads.SpanQAHead", "some.custom.Head"])
 def test_unsupported_heads_are_refused_with_the_fix(head: str) -> None:
     with pytest.raises(RankError, match="task `t`.*method=semb"):

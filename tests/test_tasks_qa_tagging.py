@@ -14,7 +14,7 @@ import torch
 from stilts.contracts import IGNORE_INDEX as IGNORE
 from stilts.errors import DataFormatError
 from stilts.models.encoder import load_tokenizer
-from stilts.models.span_heads import SpanQAHead, TokenTaggingHead
+from stilts.models.span_heads import TokenTaggingHead
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore, TokenAccuracy
 from stilts.tasks.span_qa import QamrReader, SpanQAFeaturizer
@@ -146,23 +146,13 @@ def test_span_qa_featurizer_projects_answers_into_the_context(tmp_path) -> None:
     dm = datamodule("qamr", tmp_path)
     out = dm.featurized("train")
     for row in out:
-        start, end = row["start_positions"], row["end_positions"]
-        assert row["context_mask"][start] == 1 and start <= end
-        assert row["context"][row["offsets"][start][0] : row["offsets"][end][1]] == row["answer"]
+        start, end = row["start_positions"], row["end_positions"]  # end exclusive, as jiant
+        assert row["offsets"][0] == [-1, -1] and row["offsets"][1][0] == 0  # <s>, then the passage
+        assert row["offsets"][start][0] >= 0 and start < end
+        assert row["context"][row["offsets"][start][0] : row["offsets"][end - 1][1]] == row["answer"]
     raw = dm.read_split("train")
     short = SpanQAFeaturizer().describe(raw, dm.tokenizer, 24)
     assert short["answers cut by truncation (no loss; scored as wrong)"] > 0
-
-
-def test_span_qa_head_picks_best_valid_span() -> None:
-    head = SpanQAHead(hidden_size=2, labels=[], dropout=0.0, max_answer_tokens=2)
-    start = torch.tensor([[0.0, 9.0, 1.0, 5.0, 0.0]])  # position 1 is the question: masked out
-    end = torch.tensor([[0.0, 0.0, 9.0, 1.0, 8.0]])
-    mask = torch.tensor([[0, 0, 1, 1, 1]])
-    logits = torch.stack([start, end], -1).masked_fill(~mask.bool()[..., None], torch.finfo(torch.float).min)
-    out = head.predict(logits, {"idx": torch.tensor([3]), "context_mask": mask})
-    # start 3 (5.0) + end 4 (8.0) = 13 beats start 2 + end 2 = 10; end 4 from start 2 is too long.
-    assert (out["start"].item(), out["end"].item(), out["idx"].item()) == (3, 4, 3)
 
 
 def test_squad_f1_em_with_normalisation() -> None:
@@ -189,10 +179,10 @@ def test_squad_f1_em_with_normalisation() -> None:
     f1, em = SpanQAScore("f1"), SpanQAScore("em")
     for metric in (f1, em):
         metric.bind_references(refs)
-        # example 0: tokens 4..6 = "the Nobel Prize" -> normalised "nobel prize" == gold: EM 1, F1 1.
-        # example 1: tokens 7..9 = "in Physics in"  -> [in, physics, in] vs [physics]:
-        #   overlap 1, precision 1/3, recall 1 -> F1 = 2 * (1/3) / (4/3) = 0.5; EM 0.
-        metric.update(torch.tensor([4, 7]), torch.tensor([6, 9]), torch.tensor([0, 1]))
+        # Ends are exclusive (jiant). Example 0: tokens 4..6 = "the Nobel Prize" -> normalised
+        # "nobel prize" == gold: EM 1, F1 1. Example 1: tokens 7..9 = "in Physics in" ->
+        # [in, physics, in] vs [physics]: overlap 1, precision 1/3, recall 1 -> F1 = 0.5; EM 0.
+        metric.update(torch.tensor([4, 7]), torch.tensor([7, 10]), torch.tensor([0, 1]))
     assert float(f1.compute()) == pytest.approx(0.75)
     assert float(em.compute()) == pytest.approx(0.5)
 

@@ -1,5 +1,6 @@
-"""Heads of the tasks with their own shape (DESIGN.md section 4): multiple choice, span-pair
-classification (WSC, WiC), grouped binary answers (MultiRC) and candidate scoring (ReCoRD).
+"""Heads of the tasks with their own shape (DESIGN.md section 4): multiple choice, marked-word
+classification (WiC), span classification (WSC), grouped binary answers (MultiRC) and candidate
+scoring (ReCoRD).
 
 Contract as in `stilts.models.heads`: `forward(hidden, batch) -> logits`, `loss`, `predict`.
 """
@@ -13,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from stilts.models.heads import Batch, ClassificationHead, Head
+from stilts.models.span_heads import SelfAttentiveSpanPooling
 
 
 class MultipleChoiceHead(ClassificationHead):
@@ -48,7 +50,13 @@ def mean_pool_span(hidden: torch.Tensor, start: torch.Tensor, end: torch.Tensor)
 
 
 class MarkedSpanHead(ClassificationHead):
-    """Classifies 1 or 2 marked sub-token spans: [first token; mean(span1); mean(span2)] -> linear.
+    """WiC as jiant v1 builds it for RoBERTa: [first token; mean(span1); mean(span2)] -> linear.
+
+    jiant's WiC is a pair-classification task, not a span task: `SingleClassifier` pools the input
+    with `pool_type` "first" (jiant/utils/utils.py:77-89 for roberta without a sentence encoder, no
+    projection when fine-tuning, jiant/models.py:819-822), appends the mean of each marked word's
+    token states (jiant/modules/simple_modules.py:128-149, models.py:724-728,1036-1037) and applies
+    `classifier = log_reg` (base_roberta.conf:20), one linear layer.
 
     Spans come as `span{k}_start` / `span{k}_end` token positions (end exclusive), projected from
     characters by the featurizer.
@@ -56,8 +64,8 @@ class MarkedSpanHead(ClassificationHead):
     Args:
         hidden_size: encoder width.
         labels: the task's label names.
-        dropout: dropout on the pooled features.
-        num_spans: marked spans per example (WSC, WiC: 2).
+        dropout: the grid dropout, on the pooled features.
+        num_spans: marked spans per example (WiC: 2).
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float, num_spans: int = 2) -> None:
@@ -70,6 +78,43 @@ class MarkedSpanHead(ClassificationHead):
         for k in range(1, self.num_spans + 1):
             parts.append(mean_pool_span(hidden, batch[f"span{k}_start"], batch[f"span{k}_end"]))
         return self.out(self.dropout(torch.cat(parts, dim=-1)))
+
+
+class SpanClassifierHead(ClassificationHead):
+    """WSC as jiant v1's `SpanClassifierModule` (jiant/modules/span_modules.py:14-140; built by
+    jiant/models.py:556-558,743-745 for `winograd-coreference`, a `SpanClassificationTask`).
+
+    Per span (separate parameters): a projection to `proj_dim` and self-attentive pooling over the
+    span's tokens (`SelfAttentiveSpanPooling`, allennlp's `SelfAttentiveSpanExtractor`); the pooled
+    spans are concatenated and scored by `classifier = log_reg` (base_roberta.conf:20), one linear
+    layer; softmax cross-entropy (`span_classifier_loss_fn = "softmax"`, defaults.conf:367). No
+    first-token state: jiant's module sees the spans only.
+
+    Args:
+        hidden_size: encoder width.
+        labels: the task's label names.
+        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:133,154).
+        num_spans: marked spans per example (WSC: 2).
+        proj_dim: jiant's `classifier_hid_dim` (defaults.conf:356, 512; base_roberta.conf keeps it),
+            the width of each span's projection (span_modules.py:55).
+    """
+
+    def __init__(
+        self, hidden_size: int, labels: Sequence[str], dropout: float, num_spans: int = 2, proj_dim: int = 512
+    ) -> None:
+        super().__init__(hidden_size, labels, dropout)
+        self.num_spans = num_spans
+        self.pool = nn.ModuleList(SelfAttentiveSpanPooling(hidden_size, proj_dim) for _ in range(num_spans))
+        self.out = nn.Linear(num_spans * proj_dim, len(labels))
+
+    def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        hidden = self.dropout(hidden)
+        pooled = []
+        for k, pool in enumerate(self.pool, start=1):
+            # One target per example: [B, 1, 2] half-open sub-token spans.
+            spans = torch.stack([batch[f"span{k}_start"], batch[f"span{k}_end"]], dim=-1)[:, None]
+            pooled.append(pool(hidden, spans)[:, 0])
+        return self.out(torch.cat(pooled, dim=-1))
 
 
 class GroupedBinaryHead(ClassificationHead):

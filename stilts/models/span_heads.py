@@ -15,8 +15,17 @@ from stilts.contracts import IGNORE_INDEX, UNK_TAG, Batch, Head
 
 
 class SelfAttentiveSpanPooling(nn.Module):
-    """Attention-weighted sum of a span's projected token states (jiant's "self-attentive span
-    extractor"): one learned score per token, softmax within the span."""
+    """jiant v1's per-span projection followed by allennlp 0.8.4's `SelfAttentiveSpanExtractor`
+    (jiant/modules/edge_probing.py:44-59,133-158 and span_modules.py:23-45,114-126).
+
+    The projection is jiant's width-1 `Conv1d` (cnn_context 0), i.e. one linear map per token. The
+    extractor scores every projected token with one global linear layer, softmaxes the scores over
+    the span's tokens only and returns the weighted sum of the projected states of the span.
+
+    Spans are half-open `[start, end)` sub-token ranges (jiant keeps half-open spans in its records
+    and passes `end - 1` to allennlp's inclusive spans, jiant/tasks/tasks.py:2551-2554: the same
+    tokens).
+    """
 
     def __init__(self, hidden_size: int, proj_dim: int) -> None:
         super().__init__()
@@ -29,43 +38,58 @@ class SelfAttentiveSpanPooling(nn.Module):
         scores = self.score(states).squeeze(-1)  # [B, S]
         positions = torch.arange(hidden.shape[1], device=hidden.device)
         inside = (positions[None, None, :] >= spans[..., :1]) & (positions[None, None, :] < spans[..., 1:])
-        # Padded targets have empty spans; give them position 0 so the softmax stays finite.
+        # Padded targets have empty spans; give them position 0 so the softmax stays finite (their
+        # outputs are masked out of the loss and the predictions).
         inside[..., 0] |= ~inside.any(-1)
         weights = scores[:, None, :].float().masked_fill(~inside, float("-inf")).softmax(-1)
         return torch.einsum("bts,bsd->btd", weights.to(states.dtype), states)
 
 
 class EdgeProbingHead(Head):
-    """Edge-probing head: pool each target's span(s), concatenate, MLP, one sigmoid per label.
+    """jiant v1's `EdgeClassifierModule` (jiant/modules/edge_probing.py:15-190) with the `edges-tmpl`
+    settings (jiant/config/defaults.conf:467-486): dropout on the encoder output, then per span a
+    projection and self-attentive pooling (separate parameters for span2: `edgeprobe_symmetric = 0`),
+    the pooled spans concatenated, then jiant's "mlp" `Classifier` (jiant/modules/simple_modules.py:
+    54-65: Linear, Tanh, LayerNorm, Dropout(classifier_dropout), Linear), one sigmoid per label.
 
-    jiant v1 trains edge probing as multi-label (independent sigmoids, BCE) even for single-label
+    jiant trains edge probing as multi-label (independent sigmoids, BCE) even for single-label
     tasks, and predicts every label whose probability is >= 0.5 (logit >= 0).
 
     Args:
         hidden_size: encoder width.
         labels: the task's labels.
-        dropout: dropout before the MLP.
+        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:133,154).
         num_spans: 1 (span1 only) or 2 (span1 and span2, pooled with separate parameters).
-        proj_dim: width of the projected token states the spans are pooled from.
+        proj_dim: jiant's `classifier_hid_dim` (256 for edges-tmpl): the width of the projected token
+            states the spans are pooled from (edge_probing.py:71) and of the MLP's hidden layer.
+        classifier_dropout: dropout inside the MLP (jiant's `classifier_dropout`, 0.3 for edges-tmpl).
     """
 
     def __init__(
-        self, hidden_size: int, labels: Sequence[str], dropout: float, num_spans: int = 1, proj_dim: int = 256
+        self,
+        hidden_size: int,
+        labels: Sequence[str],
+        dropout: float,
+        num_spans: int = 1,
+        proj_dim: int = 256,
+        classifier_dropout: float = 0.3,
     ) -> None:
         super().__init__()
         if num_spans not in (1, 2) or not labels:
             raise ValueError(f"span classification needs 1 or 2 spans and labels, got {num_spans}, {labels}")
         self.num_spans = num_spans
+        self.dropout = nn.Dropout(dropout)
         self.pool = nn.ModuleList(SelfAttentiveSpanPooling(hidden_size, proj_dim) for _ in range(num_spans))
         self.mlp = nn.Sequential(
             nn.Linear(num_spans * proj_dim, proj_dim),
             nn.Tanh(),
             nn.LayerNorm(proj_dim),
-            nn.Dropout(dropout),
+            nn.Dropout(classifier_dropout),
             nn.Linear(proj_dim, len(labels)),
         )
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        hidden = self.dropout(hidden)
         keys = ("span1", "span2")[: self.num_spans]
         pooled = [pool(hidden, batch[key]) for pool, key in zip(self.pool, keys, strict=True)]
         return self.mlp(torch.cat(pooled, dim=-1))  # [B, T, n_labels]
@@ -117,31 +141,35 @@ class TokenTaggingHead(Head):
 
 
 class SpanQAHead(Head):
-    """Extractive QA: start and end logits over the context's sub-tokens; CE on start and end.
+    """jiant v1's span prediction (jiant/models.py:536-540 `TokenMultiProjectionEncoder`,
+    963-1021 `_span_prediction_forward`): a start and an end logit for every token of the
+    (passage, question) input from two independent linear maps; the loss is the mean of the start
+    and end cross-entropies; the prediction is the independent argmax of each (no joint search, no
+    length limit). The gold end is exclusive (the sub-token after the answer), as jiant's
+    `answer_token_span` (jiant/tasks/qa.py:833-836).
 
-    The prediction is the best-scoring span with start <= end < start + max_answer_tokens inside the
-    context (`context_mask`). Examples whose answer was truncated away have start/end -100: they
-    add nothing to the loss but are still scored at evaluation.
+    jiant's rule that turns the two positions into whitespace words of the passage (end at least
+    start + 1, both clipped to the passage) needs the passage's word map, so the metric applies
+    it (`stilts.tasks.metrics_spans.jiant_word_span`). Padding positions are masked out of the
+    softmax (jiant's logits also covered its padding; a deviation documented in docs/fidelity.md).
+    Examples whose answer was truncated away have start/end -100: they add nothing to the loss but
+    are still scored at evaluation.
 
     Args:
         hidden_size: encoder width.
         labels: unused (QA has no label set); accepted for the head contract.
-        dropout: dropout on the token states.
-        max_answer_tokens: longest predicted answer in sub-tokens.
+        dropout: the grid dropout, on the token states.
     """
 
-    def __init__(
-        self, hidden_size: int, labels: Sequence[str], dropout: float, max_answer_tokens: int = 30
-    ) -> None:
+    def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_size, 2)
-        self.max_answer_tokens = max_answer_tokens
+        self.out = nn.Linear(hidden_size, 2)  # column 0: jiant's span_start, 1: span_end projection
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         logits = self.out(self.dropout(hidden)).float()  # [B, S, 2]
-        outside = ~batch["context_mask"].bool()
-        return logits.masked_fill(outside[..., None], torch.finfo(logits.dtype).min)
+        padding = ~batch["attention_mask"].bool()
+        return logits.masked_fill(padding[..., None], torch.finfo(logits.dtype).min)
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         start, end = batch["start_positions"], batch["end_positions"]
@@ -150,11 +178,5 @@ class SpanQAHead(Head):
         return (F.cross_entropy(logits[..., 0], start) + F.cross_entropy(logits[..., 1], end)) / 2
 
     def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        start, end = logits[..., 0], logits[..., 1]
-        length = logits.shape[1]
-        pair = start[:, :, None] + end[:, None, :]  # [B, S(start), S(end)]
-        offsets = torch.arange(length, device=logits.device)
-        width = offsets[None, :] - offsets[:, None]
-        valid = (width >= 0) & (width < self.max_answer_tokens)
-        best = pair.masked_fill(~valid, float("-inf")).flatten(1).argmax(-1)
-        return {"start": best // length, "end": best % length, "idx": batch["idx"]}
+        # Independent argmaxes, as jiant/models.py:983-984 (the end may fall before the start).
+        return {"start": logits[..., 0].argmax(-1), "end": logits[..., 1].argmax(-1), "idx": batch["idx"]}

@@ -7,8 +7,11 @@ How features (one row per decision the head makes) and labels are formed, by hea
   class id (MultiRC: is this answer option true; ReCoRD: is this candidate a gold answer).
 - multiple choice (`MultipleChoiceHead`): one row per real choice (the first token's state of
   the context+choice sequence); label 1 for the correct choice, 0 for the others.
-- span pairs (WSC, WiC: `choice_heads.MarkedSpanHead`): [first token; mean of span 1;
+- marked words (WiC: `choice_heads.MarkedSpanHead`): [first token; mean of span 1;
   mean of span 2], the head's own input; the label is the class id.
+- span pairs (WSC: `choice_heads.SpanClassifierHead`): [mean of span 1; mean of span 2]. The head
+  pools each span by a learned projection and attention, which an untrained head does not have; the
+  mean of the span's token states stands in for it. The label is the class id.
 - token tagging (`TokenTaggingHead`): one row per word (its first sub-token's state, as the head
   labels it); the label is the tag id.
 - refused: extractive QA (`SpanQAHead`: the answer is a start/end position pair over the passage,
@@ -62,6 +65,11 @@ def _span_pair(hidden: torch.Tensor, batch: Batch) -> Rows:
     return torch.cat(parts, dim=-1), batch["label"]
 
 
+def _spans(hidden: torch.Tensor, batch: Batch) -> Rows:
+    parts = [mean_pool_span(hidden, batch[f"span{k}_start"], batch[f"span{k}_end"]) for k in (1, 2)]
+    return torch.cat(parts, dim=-1), batch["label"]
+
+
 def _tags(hidden: torch.Tensor, batch: Batch) -> Rows:
     labels = batch["tag_labels"]
     return hidden[labels >= 0], labels[labels >= 0]
@@ -73,6 +81,7 @@ ROW_MAKERS: dict[str, Callable[[torch.Tensor, Batch], Rows]] = {
     "stilts.models.choice_heads.CandidateScoringHead": _first_token,
     "stilts.models.choice_heads.MultipleChoiceHead": _choices,
     "stilts.models.choice_heads.MarkedSpanHead": _span_pair,
+    "stilts.models.choice_heads.SpanClassifierHead": _spans,
     "stilts.models.span_heads.TokenTaggingHead": _tags,
 }
 REFUSED = {

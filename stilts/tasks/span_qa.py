@@ -15,7 +15,9 @@ answer span), as jiant v1.
 Labels: none (span extraction). Paper score: (SQuAD F1 + EM) / 2 against the gold answer string.
 
 The context is the space-joined sentence, and gold and predicted answers are both taken from it (jiant
-v1 PTB-detokenised both; after SQuAD normalisation the difference is small). Examples whose answer
+v1 PTB-detokenised both; after SQuAD normalisation the difference is small). The input is (passage,
+question) as in jiant; predictions are whole words of the passage, chosen from the predicted start
+and exclusive end sub-tokens by jiant's rule (`metrics_spans.jiant_word_span`). Examples whose answer
 is truncated away keep start/end -100: no loss, but they are still scored (as wrong) at evaluation;
 `describe()` counts them.
 """
@@ -180,41 +182,37 @@ class QasrlReader(LocalReader):
 
 
 class SpanQAFeaturizer(Featurizer):
-    """(question, context) pairs, each segment truncated on its own (`model.truncation: segment`) or
-    the context only (`pair`); the answer's word span projected to sub-token start/end (inclusive) in
-    the context part via `sequence_ids()`."""
+    """(passage, question) pairs in jiant v1's order (jiant/tasks/qa.py:642-645: passage first), each
+    segment truncated on its own (`model.truncation: segment`) or the passage only (`pair`); the
+    answer's words projected to sub-tokens: start = the first sub-token of the first answer word, end =
+    one past the last sub-token of the last answer word (exclusive, as jiant's `answer_token_span`,
+    qa.py:833-836; for an answer ending the passage it is the separator after it). `offsets` keeps each
+    passage sub-token's characters for the metric."""
 
-    version = 1
+    version = 2
     keep_columns = ("idx", "context", "answer")
-    pad_values = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0, "context_mask": 0}
+    pad_values = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
 
     def _encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator:
         encoded = self.tokenize(
-            tokenizer, *self.segments(batch), max_length, offsets=True, pair_strategy="only_second"
+            tokenizer, *self.segments(batch), max_length, offsets=True, pair_strategy="only_first"
         )
         for i, context in enumerate(batch["context"]):
-            parts = [1 if p == 1 else None for p in encoded.sequence_ids(i)]
+            parts = [0 if p == 0 else None for p in encoded.sequence_ids(i)]
             offsets = encoded["offset_mapping"][i]
             first, last = word_token_bounds(word_char_spans(context), offsets, parts)
-            start, end = first[batch["answer_start"][i]], last[batch["answer_end"][i] - 1] - 1
+            start, end = first[batch["answer_start"][i]], last[batch["answer_end"][i] - 1]
             truncated = start < 0 or end < 0
             yield encoded, i, parts, (IGNORE_INDEX, IGNORE_INDEX) if truncated else (start, end)
 
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
-        out: Batch = {
-            "start_positions": [],
-            "end_positions": [],
-            "context_mask": [],
-            "offsets": [],
-            "length": [],
-        }
+        out: Batch = {"start_positions": [], "end_positions": [], "offsets": [], "length": []}
         for encoded, i, parts, (start, end) in self._encode(batch, tokenizer, max_length):
             for key in encoded:
                 if key != "offset_mapping":
                     out.setdefault(key, []).append(encoded[key][i])
             out["start_positions"].append(start)
             out["end_positions"].append(end)
-            out["context_mask"].append([int(p is not None) for p in parts])
             out["offsets"].append(
                 [
                     list(o) if p is not None else [-1, -1]
@@ -225,7 +223,7 @@ class SpanQAFeaturizer(Featurizer):
         return out
 
     def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
-        return batch["question"], batch["context"]
+        return batch["context"], batch["question"]
 
     def describe(self, raw: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict:
         truncated = 0
