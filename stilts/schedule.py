@@ -18,7 +18,8 @@
 
 `schedule=epochs` is stilts' earlier schedule (the demo's): `max_epochs` epochs, validation every
 `val_interval` steps but at least once an epoch, `patience` non-improving validations, and the
-optimizer's schedule over Lightning's estimate of the steps.
+optimizer's schedule over Lightning's estimate of the steps. A task without an epoch limit (edge
+probing) stops after `max_vals` validations there too.
 """
 
 from __future__ import annotations
@@ -78,19 +79,17 @@ def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSch
             early_stop_patience=spec.patience + 1,
         )
     if style == "epochs":
-        if spec.max_epochs is None:
-            raise ConfigError(
-                f"`schedule=epochs` needs an epoch limit, but task `{spec.name}` has `max_epochs: null`; "
-                f"set `<slot>.max_epochs=N` or use `schedule=jiant`"
-            )
+        # Validate at the task's interval, but at least once an epoch so small data still gets checked.
+        interval = max(1, min(spec.val_interval, steps_per_epoch))
+        # A task without an epoch limit (edge probing) stops after `max_vals` validations, as in jiant.
+        steps = None if spec.max_epochs is not None else spec.max_vals * interval
         return StageSchedule(
             style=style,
-            # Validate at the task's interval, but at least once an epoch so small data still gets checked.
-            val_interval=max(1, min(spec.val_interval, steps_per_epoch)),
-            max_steps=None,
+            val_interval=interval,
+            max_steps=steps,
             max_epochs=spec.max_epochs,
-            max_validations=None,
-            total_steps=None,
+            max_validations=None if steps is None else spec.max_vals,
+            total_steps=steps,
             early_stop_patience=spec.patience,
         )
     raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(STYLES)}")
