@@ -2,7 +2,7 @@
 
     stilts-plan experiment=paper_grid
     stilts-plan experiment=paper_grid task@target=rte,cb restart=0 --list   # each cell's stages:
-        lr, dropout, batch size, epochs, validation interval and seed, as stilts-train will use them
+        lr, dropout, batch size, epochs, validation interval, seed and precision, as stilts-train uses them
 
 The sweep is expanded exactly as Hydra's basic sweeper expands `stilts-train -m` with the same
 arguments (the experiment's `hydra.sweeper.params`, then the command line's overrides). Each job is
@@ -116,7 +116,8 @@ def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
         role = "intermediate" if slot == "intermediate" else spec.role
         stages.append(
             f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
-            f"epochs {spec.max_epochs} val every {spec.val_interval} seed {stage_seed(cfg, role)}"
+            f"epochs {spec.max_epochs} val every {spec.val_interval} seed {stage_seed(cfg, role)} "
+            f"precision {cfg.trainer.precision}"
         )
     return tuple(stages)
 
