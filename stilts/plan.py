@@ -2,7 +2,7 @@
 
     stilts-plan experiment=paper_grid
     stilts-plan experiment=paper_grid task@target=rte,cb restart=0 --list   # each cell's stages:
-        lr, dropout, batch size, epochs, validation interval and seed, as stilts-train will use them
+        lr, dropout, batch size, epochs, validation interval, seed and precision, as stilts-train uses them
 
 The sweep is expanded exactly as Hydra's basic sweeper expands `stilts-train -m` with the same
 arguments (the experiment's `hydra.sweeper.params`, then the command line's overrides). Each job is
@@ -121,7 +121,7 @@ def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
             f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
             f"epochs {epochs} val every {spec.val_interval} (at most {spec.max_vals}) "
             f"patience {spec.patience} {optimizer} schedule {schedule_style(cfg)} "
-            f"seed {stage_seed(cfg, role)}"
+            f"precision {cfg.trainer.precision} seed {stage_seed(cfg, role)}"
         )
     return tuple(stages)
 

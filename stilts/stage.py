@@ -160,6 +160,19 @@ def trainer_limits(cfg: DictConfig, schedule: StageSchedule) -> dict[str, Any]:
     return {**limits, "max_epochs": -1, "max_steps": steps}
 
 
+def ieee_fp32_matmuls() -> None:
+    """Make fp32 mean IEEE fp32 on every GPU, as in jiant (torch 1.0/1.1, before TF32 existed).
+
+    On Ampere and newer GPUs torch may run fp32 matmuls in TF32 (10-bit mantissa) once anything in the
+    process asks for it (`torch.set_float32_matmul_precision("high")`, as Lightning's own hint
+    suggests), and it allows TF32 cuDNN convolutions by default. Each stage pins both off, so
+    `trainer.precision=32-true` is full fp32 whatever ran before; under `bf16-mixed` autocast decides
+    the matmul dtype and this changes nothing. No effect on a CPU.
+    """
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cudnn.allow_tf32 = False
+
+
 def train_stage(
     cfg: DictConfig,
     spec: TaskSpec,
@@ -176,6 +189,7 @@ def train_stage(
     its logger is finished as `failed` when the stage raises, and handed back open otherwise.
     """
     started = time.monotonic()
+    ieee_fp32_matmuls()
     L.seed_everything(seed, workers=True)
     stage_dir.mkdir(parents=True, exist_ok=True)
     datamodule = datamodule or make_datamodule(cfg, spec, tokenizer, seed)

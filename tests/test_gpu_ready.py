@@ -16,7 +16,7 @@ import torch
 from benchmarks import gpu_results
 from benchmarks.gpu_path import PathSetting, measure
 from benchmarks.peaks import bf16_peak_flops
-from benchmarks.precision_check import check
+from benchmarks.precision_check import check, parse, summarise, table
 from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
 from stilts.models.encoder import build_encoder
 from stilts.models.heads import ClassificationHead
@@ -140,7 +140,34 @@ def test_mixed_precision_trains_with_clipping_and_fused_adamw(tmp_path, precisio
 
 
 def test_precision_check_compares_both_precisions(tmp_path) -> None:
-    out = check("demo_tense", "cpu", examples=64, epochs=1, tolerance=1.0, floor=0.0, root=tmp_path)
-    assert set(out["scores"]) == {"bf16-mixed", "32-true", "32-true_restart1"}
-    assert out["bf16_minus_fp32"] == pytest.approx(out["scores"]["bf16-mixed"] - out["scores"]["32-true"])
-    assert out["dev_examples"] == 8 and out["passed"]  # a tenth of 64, at least 8
+    args = parse(
+        ["--model", "tiny", "--optim", "adamw", "--tasks", "demo_tense", "--seeds", "2", "--examples", "64",
+         "--dev-examples", "8", "--loss-steps", "2", "--tolerance", "1", "--floor", "0", "--out", "unused"]
+    )  # fmt: skip
+    out = check(args, tmp_path)
+    (cell,) = out["cells"]
+    assert cell["dev_examples"] == 8 and len(cell["fp32"]) == len(cell["bf16"]) == 2
+    paired = zip(cell["bf16"], cell["fp32"], strict=True)
+    assert cell["bf16_minus_fp32"] == pytest.approx([b - f for b, f in paired])
+    assert cell["loss_steps"] == 2 and out["passed"]  # 64 examples, batch 32: two steps
+    assert "demo_tense" in table(out)
+
+
+def test_precision_check_figures_by_hand() -> None:
+    def runs(scores: list[float], losses: list[list[float]]) -> dict[int, dict]:
+        return {s: {"main": scores[s], "val_examples": 100, "losses": losses[s]} for s in range(2)}
+
+    cell = summarise(
+        "t",
+        {
+            "32-true": runs([0.8, 0.9], [[0.7, 0.6], [0.7, 0.5]]),
+            "bf16-mixed": runs([0.85, 0.9], [[0.71, 0.6], [0.7, 0.45]]),
+        },
+    )
+    assert cell["bf16_minus_fp32"] == pytest.approx([0.05, 0.0])
+    assert cell["mean_abs_diff"] == pytest.approx(0.025)
+    assert cell["fp32_seed_std"] == pytest.approx(0.0707107, abs=1e-6)  # sqrt(2 x 0.05^2 / 1)
+    assert cell["fp32_seed_range"] == pytest.approx(0.1)
+    assert cell["binomial_std"] == pytest.approx(math.sqrt(0.85 * 0.15 / 100))
+    assert cell["loss_max_abs_diff"] == pytest.approx([0.01, 0.05])
+    assert cell["loss_step0_abs_diff"] == pytest.approx([0.01, 0.0])

@@ -160,11 +160,13 @@ def test_two_process_ddp_inside_a_multirun_writes_results_once(tmp_path) -> None
 
 def test_plan_list_shows_each_stage_settings_as_the_paper_chose_them() -> None:
     # Expected values from ../shared/TASKS.md: cosmosqa as intermediate is point 6 (3e-6, 0.2) batch 4,
-    # rte as target point 4 (5e-6, 0.2) batch 4, validation every 625 steps; seeds of restart 1.
+    # rte as target point 4 (5e-6, 0.2) batch 4, validation every 625 steps; seeds of restart 1; fp32
+    # as jiant trained (docs/fidelity.md, Precision #11).
     (job,) = plan(
         ["experiment=paper_grid", "task@intermediate=cosmosqa", "task@target=rte", "restart=1"], True
     )
     assert job.stages == (
-        "intermediate cosmosqa: lr 3e-06 dropout 0.2 batch 4 epochs 10 val every 5000 seed 523821",
-        "target rte: lr 5e-06 dropout 0.2 batch 4 epochs 10 val every 625 seed 523822",
+        "intermediate cosmosqa: lr 3e-06 dropout 0.2 batch 4 epochs 10 val every 5000 seed 523821 "
+        "precision 32-true",
+        "target rte: lr 5e-06 dropout 0.2 batch 4 epochs 10 val every 625 seed 523822 precision 32-true",
     )
