@@ -142,6 +142,30 @@ def test_grid_dropout_goes_to_the_head_input_and_roberta_keeps_its_own(
     assert 0.1 < 1 - kept.float().mean().item() < 0.3  # about 20% dropped (64 x 64 elements)
 
 
+def test_a_pretrained_encoder_trains_with_its_own_dropout_on(tmp_path, monkeypatch) -> None:
+    """transformers loads pretrained weights in eval mode and Lightning keeps modules' modes: a cell on
+    the pretrained MiniLM must still train with every encoder dropout module active (jiant calls
+    `model.train()` before each step), and validate with them off."""
+    modes: dict[str, set[bool]] = {"train": set(), "val": set()}
+    train_step, val_step = TransferModule.training_step, TransferModule.validation_step
+
+    def dropout_modes(module: TransferModule) -> set[bool]:
+        return {m.training for m in module.encoder.modules() if isinstance(m, nn.Dropout)}
+
+    def recording_train(self: TransferModule, batch, batch_idx):  # noqa: ANN001, ANN202
+        modes["train"] |= dropout_modes(self)
+        return train_step(self, batch, batch_idx)
+
+    def recording_val(self: TransferModule, batch, batch_idx):  # noqa: ANN001, ANN202
+        modes["val"] |= dropout_modes(self)
+        return val_step(self, batch, batch_idx)
+
+    monkeypatch.setattr(TransferModule, "training_step", recording_train)
+    monkeypatch.setattr(TransferModule, "validation_step", recording_val)
+    run_tiny_cell(tmp_path, ["model=minilm", "task@target=rte", "+trainer.max_steps=2"])
+    assert modes == {"train": {True}, "val": {False}}
+
+
 def test_a_bad_dropout_placement_names_the_key() -> None:
     cfg = compose_cfg(["model=tiny", "model.dropout_placement=everywhere"])
     with pytest.raises(ConfigError, match="model.dropout_placement"):

@@ -121,4 +121,8 @@ def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = 
     weights = weights or model_cfg.get("encoder_weights")
     if weights:
         encoder.load_state_dict(load_file(str(weights)), strict=True)
+    # transformers' `from_pretrained` returns the model in eval mode, and Lightning (>= 2.2) keeps each
+    # module's mode when fitting starts: without this a pretrained encoder would train with its own
+    # dropout off. jiant puts the model in training mode before every step (jiant/trainer.py:583).
+    encoder.train()
     return encoder
