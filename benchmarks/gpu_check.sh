@@ -92,7 +92,8 @@ sweep() {  # sweep TRAINER [OVERRIDES...]: the two-cell sweep on that trainer, t
     local trainer=$1 dir=$WORK/sweep_$1
     shift
     "$PY" -m stilts.train -m model=tiny "trainer=$trainer" "$@" logger=csv task@intermediate=mnli \
-        task@target=rte,cb intermediate.max_epochs=1 target.max_epochs=2 +trainer.enable_progress_bar=false \
+        task@target=rte,cb schedule=epochs intermediate.max_epochs=1 target.max_epochs=2 \
+        +trainer.enable_progress_bar=false \
         "paths.data_dir=$REPO/tests/fixtures/data" "paths.cache_dir=$dir/cache" "paths.output_dir=$dir" \
         sweep_name=gpu_check &&
         "$PY" -m benchmarks.gpu_results sweep "$dir/multirun/gpu_check" "$WORK/sweep_$trainer.json" 2

@@ -83,6 +83,7 @@ def run(root: Path, args: argparse.Namespace, task: str, precision: str, seed: i
         f"task@target={task}",
         f"target.lr={args.lr}",
         f"target.batch_size={args.batch_size}",
+        "schedule=epochs",  # a fixed number of epochs, not jiant's validation-interval schedule
         f"target.max_epochs={args.epochs}",
         f"target.train_size={args.examples}",
         "target.val_interval=1000000",  # once an epoch (the stage validates at least once an epoch)

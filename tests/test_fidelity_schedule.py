@@ -132,6 +132,16 @@ def test_a_copa_cell_overshoots_to_the_validation_after_its_epoch_limit(tmp_path
 
 
 @pytest.mark.slow
+def test_a_wic_cell_trains_to_its_first_validation_at_step_1000(tmp_path: Path) -> None:
+    # The 12-example WiC fixture is one batch at WiC's batch 32: 10 epochs are 10 steps, but WiC
+    # validates every 1,000 steps (base_roberta.conf), so jiant trains 1,000 steps, 1 validation.
+    result = run_tiny_cell(tmp_path, ["task@target=wic", "schedule=jiant"])
+    assert result["train_examples"] == 12
+    assert jiant_loop(1, 10, 1000, 1000) == (1000, 1)
+    assert (result["steps"], result["validations"]) == (1000, 1)
+
+
+@pytest.mark.slow
 def test_early_stopping_ends_a_run_at_the_validation_after_patience_non_improving_ones(
     tmp_path: Path,
 ) -> None:

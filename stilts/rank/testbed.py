@@ -66,7 +66,15 @@ def main(argv: list[str] | None = None) -> None:
     timings["data_s"] = time.monotonic() - started
 
     started = time.monotonic()
-    mlm = ["model=tiny", "trainer=cpu", "logger=csv", "task@target=mlm", "save_encoder=true"]
+    # The demo's masked-LM pre-training (stilts/demo/run.py): fixed epochs, not jiant's schedule.
+    mlm = [
+        "model=tiny",
+        "schedule=epochs",
+        "trainer=cpu",
+        "logger=csv",
+        "task@target=mlm",
+        "save_encoder=true",
+    ]
     stilts("train", *mlm, f"target.max_epochs={args.mlm_epochs}", "cell_name=mlm_pretraining", *paths)
     timings["mlm_s"] = time.monotonic() - started
     encoder = f"model.encoder_weights={out / 'runs' / 'mlm_pretraining' / 'encoder.safetensors'}"
