@@ -161,12 +161,22 @@ def test_two_process_ddp_inside_a_multirun_writes_results_once(tmp_path) -> None
 def test_plan_list_shows_each_stage_settings_as_the_paper_chose_them() -> None:
     # Expected values from ../shared/TASKS.md: cosmosqa as intermediate is point 6 (3e-6, 0.2) batch 4,
     # rte as target point 4 (5e-6, 0.2) batch 4, validation every 625 steps; seeds of restart 1; fp32
-    # as jiant trained (docs/fidelity.md, Precision #11).
+    # as jiant trained (docs/fidelity.md, Precision #11). From jiant's base_roberta.conf: an
+    # intermediate stage at most 10,000 validations, a target stage 1,000 (defaults.conf), patience 20,
+    # BertAdam; edge probing (base_edgeprobe.conf) no epoch limit, every 100 steps for spr1, Adam.
     (job,) = plan(
         ["experiment=paper_grid", "task@intermediate=cosmosqa", "task@target=rte", "restart=1"], True
     )
     assert job.stages == (
-        "intermediate cosmosqa: lr 3e-06 dropout 0.2 batch 4 epochs 10 val every 5000 seed 523821 "
-        "precision 32-true",
-        "target rte: lr 5e-06 dropout 0.2 batch 4 epochs 10 val every 625 seed 523822 precision 32-true",
+        "intermediate cosmosqa: lr 3e-06 dropout 0.2 batch 4 epochs 10 val every 5000 (at most 10000) "
+        "patience 20 BertAdam schedule jiant precision 32-true seed 523821",
+        "target rte: lr 5e-06 dropout 0.2 batch 4 epochs 10 val every 625 (at most 1000) "
+        "patience 20 BertAdam schedule jiant precision 32-true seed 523822",
+    )
+    (job,) = plan(
+        ["experiment=paper_grid", "task@intermediate=none", "task@target=ep_spr1", "restart=0"], True
+    )
+    assert job.stages == (
+        "probing ep_spr1: lr 2e-05 dropout 0.1 batch 32 epochs none val every 100 (at most 100) "
+        "patience 20 Adam schedule jiant precision 32-true seed 1111003",
     )
