@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -174,10 +175,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runners", nargs="+", default=list(RUNNERS), choices=RUNNERS)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data and caches here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds, args.other_rounds, args.train_size, args.memory_sizes = 1, 1, 256, (500, 2000)
-    return args
+    if "--quick" in (argv if argv is not None else sys.argv[1:]):
+        # Smaller defaults; sizes given on the command line still win.
+        parser.set_defaults(rounds=1, other_rounds=1, train_size=256, memory_sizes=(500, 2000))
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

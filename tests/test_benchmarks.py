@@ -88,7 +88,9 @@ def test_stilts_and_raw_runners_train_one_epoch_on_the_same_batches(setting: Set
 @pytest.mark.slow  # about 45 s: ten fresh interpreters import torch, Lightning and transformers
 def test_quick_run_writes_every_key(tmp_path) -> None:
     out = tmp_path / "results.json"
-    sizes = ["--train-size", "64", "--memory-sizes", "100", "300"]
+    # One length distribution (each costs a subprocess per runner, ~10 s each here); sizes given with
+    # --quick win over its defaults.
+    sizes = ["--train-size", "64", "--memory-sizes", "100", "300", "--lengths", run.LENGTHS[0]]
     results = run.main(["--quick", *sizes, "--out", str(out), "--workdir", str(tmp_path)])
     saved = json.loads(out.read_text())
     assert saved.keys() == results.keys()
@@ -98,5 +100,6 @@ def test_quick_run_writes_every_key(tmp_path) -> None:
         assert key in saved  # None where transformers.Trainer cannot run (no `accelerate`)
         assert saved[key] is not None or saved["unavailable"]
     assert saved["gpu"]  # figures, or the reason they were skipped
-    assert saved["lengths"] == run.LENGTHS[0] and set(saved["by_lengths"]) == set(run.LENGTHS)
+    assert saved["lengths"] == run.LENGTHS[0] and set(saved["by_lengths"]) == {run.LENGTHS[0]}
+    assert saved["setting"]["train_size"] == 64 and saved["memory"]["sizes"] == [100, 300]
     assert "| stilts |" in run.markdown(saved["by_lengths"][saved["lengths"]], saved["unavailable"])
