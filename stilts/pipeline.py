@@ -38,7 +38,8 @@ from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
 from stilts.models.mlm_head import MaskedLMHead
 from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
-from stilts.stage import StageOutcome, make_datamodule, schedule_style, stage_optim, train_stage
+from stilts.schedule import schedule_style
+from stilts.stage import StageOutcome, make_datamodule, stage_optim, train_stage
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import TaskSpec

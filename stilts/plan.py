@@ -106,7 +106,8 @@ def job_status(overrides: list[str]) -> Job:
 def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
     """What each stage of the cell trains with, as `stilts-train` would (for `--list`)."""
     from stilts.identity import stage_seed
-    from stilts.stage import schedule_style, stage_optim
+    from stilts.schedule import schedule_style
+    from stilts.stage import stage_optim
     from stilts.tasks.spec import NO_TASK, TaskSpec
 
     stages = []

@@ -25,7 +25,7 @@ from stilts.controls.base import ControlContext
 from stilts.errors import CheckpointError
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
-from stilts.schedule import StageSchedule, stage_schedule
+from stilts.schedule import schedule_style, stage_schedule, trainer_limits
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
@@ -99,7 +99,7 @@ class StageContext:
     task: str
     seed: int
     dir: str
-    patience: int
+    patience: int  # EarlyStopping's: validations without improvement before the stop (stilts.schedule)
 
 
 def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
@@ -141,23 +141,6 @@ def transfer_module(
         control=control,
         total_steps=total_steps,
     )
-
-
-def schedule_style(cfg: DictConfig) -> str:
-    """`schedule.style` of the run (stilts/conf/schedule/), the paper's `jiant` when unset."""
-    return str((cfg.get("schedule") or {}).get("style", "jiant"))
-
-
-def trainer_limits(cfg: DictConfig, schedule: StageSchedule) -> dict[str, Any]:
-    """The Trainer arguments that carry the stage's schedule. A `trainer.max_steps` of the run (e.g.
-    `debug=limit`) still caps a jiant-style run; the LR schedule keeps jiant's `t_total`."""
-    limits: dict[str, Any] = {"val_check_interval": schedule.val_interval, "check_val_every_n_epoch": None}
-    if schedule.max_steps is None:
-        return {**limits, "max_epochs": schedule.max_epochs}
-    cap = cfg.trainer.get("max_steps")
-    steps = schedule.max_steps if cap is None or cap < 0 else min(schedule.max_steps, int(cap))
-    # No epoch limit of Lightning's: jiant's acts at validations, through max_steps.
-    return {**limits, "max_epochs": -1, "max_steps": steps}
 
 
 def ieee_fp32_matmuls() -> None:
