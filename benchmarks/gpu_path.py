@@ -28,7 +28,6 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
@@ -37,7 +36,7 @@ from benchmarks.peaks import bf16_peak_flops
 from benchmarks.runners import always_added_callbacks, build_module
 from benchmarks.synthetic import Lengths, write_rte
 from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import compose_config
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
@@ -83,7 +82,6 @@ class _TimedSteps(L.Callback):
 def compose_cfg(setting: PathSetting, root: Path) -> DictConfig:
     """The pipeline's config for RTE on the setting's model, random-initialised from its shipped
     architecture with the tiny tokenizer, on the setting's trainer and precision."""
-    register_resolvers()
     overrides = [
         f"model={setting.model}",
         "model.random_init=true",
@@ -98,8 +96,7 @@ def compose_cfg(setting: PathSetting, root: Path) -> DictConfig:
         f"paths.cache_dir={root / 'cache'}",
         f"paths.output_dir={root / 'out'}",
     ]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+    return compose_config(overrides)
 
 
 def prepare(setting: PathSetting, root: Path) -> tuple[DictConfig, TaskSpec, TaskDataModule]:

@@ -40,9 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra import compose, initialize_config_dir
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import compose_config
 from stilts.demo.grammar import TARGETS, write_demo_data
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,7 @@ def run(root: Path, args: argparse.Namespace, task: str, precision: str, seed: i
         f"paths.cache_dir={root / 'cache'}",
         f"paths.output_dir={root / 'out'}",
     ]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = compose_config(overrides)
     started = time.monotonic()
     result = run_cell(cfg, root / "out" / name)
     if result.get("status") == "failed":
@@ -143,7 +141,6 @@ def summarise(task: str, runs: dict[str, dict[int, dict[str, Any]]]) -> dict[str
 
 def check(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Train every (task, precision, seed) under `root` and return the figures."""
-    register_resolvers()
     # Dev sets are a tenth of an intermediate task's training split and half of a target's: write as
     # many examples as give `--dev-examples`, then train on a fixed subset of `--examples`.
     dev = args.dev_examples

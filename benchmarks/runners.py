@@ -20,11 +20,10 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import compose_config
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.models.module import TransferModule
 from stilts.models.optim import parameter_groups
@@ -85,7 +84,6 @@ class Measure:
 
 def compose_train_cfg(setting: Setting) -> DictConfig:
     """The pipeline's config for RTE on `setting.model` with the CPU trainer, as `stilts-train` builds it."""
-    register_resolvers()
     overrides = [
         f"model={setting.model}",
         f"model.max_length={setting.max_length}",
@@ -99,8 +97,7 @@ def compose_train_cfg(setting: Setting) -> DictConfig:
         f"paths.cache_dir={setting.cache_dir}",
         f"paths.output_dir={setting.work_dir}",
     ]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+    return compose_config(overrides)
 
 
 def prepare(setting: Setting) -> tuple[DictConfig, TaskSpec, TaskDataModule]:

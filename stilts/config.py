@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,16 @@ def unique_names(*lists: str) -> str:
     (e.g. every task of the paper for the hyperparameter search, where some play two roles)."""
     names = [name.strip() for joined in lists for name in str(joined).split(",") if name.strip()]
     return ",".join(dict.fromkeys(names))
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
+    """Compose a config from stilts/conf/ as the command line would (resolvers registered), without
+    running the app: for scripts, benchmarks and tests."""
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
 
 
 def register_resolvers() -> None:

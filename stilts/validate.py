@@ -19,6 +19,7 @@ from omegaconf import DictConfig, ListConfig
 
 from stilts.errors import ConfigError
 from stilts.identity import NO_TASK, downstream_role
+from stilts.schedule import STYLES
 
 Rule = Callable[[Any], str | None]  # returns what is wrong, or None
 
@@ -146,7 +147,7 @@ ROOT_KEYS = (
     "keep_checkpoints save_encoder force cell_name sweep_name stage paper_tasks selected_hparams "
     "forgetting control schedule"
 ).split()
-SCHEDULE_KEYS: dict[str, Rule] = {"style": one_of("jiant", "epochs")}
+SCHEDULE_KEYS: dict[str, Rule] = {"style": one_of(*STYLES)}
 MIN_SEEDS = 1
 
 

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
 
-from stilts.config import CONF_DIR, register_resolvers
+from stilts.config import compose_config
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "data"  # one folder per task, in the task's native format
@@ -33,11 +31,7 @@ def cli(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"stilts.{module}", *args]
 
 
-def compose_cfg(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
-    """Compose a config from stilts/conf/ as the command line would, without running the app."""
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=list(overrides))
+compose_cfg = compose_config  # compose a config as the command line would, without running the app
 
 
 def tiny_overrides(

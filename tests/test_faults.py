@@ -14,7 +14,7 @@ import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger
 
-from stilts.stage import resume_checkpoint
+from stilts.checkpoints import resume_checkpoint
 from tests.helpers import run_tiny_cell
 
 INTERMEDIATE = ["task@intermediate=cb", "+trainer.max_steps=2"]

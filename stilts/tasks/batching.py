@@ -90,13 +90,14 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
 class PaddingCollator:
     """Pads the sequence columns of a list of examples to the batch's longest and stacks the rest.
 
-    The sampler-only `length` column and text columns are left out of the batch.
+    The sampler-only `length` column, text columns and the `skip` columns (e.g. what a metric reads
+    from the dataset by `idx`) are left out of the batch.
     """
 
-    skip_columns: tuple[str, ...] = ("length",)  # read by the sampler from the dataset, not by models
-
-    def __init__(self, pad_values: dict[str, int], pad_token_id: int) -> None:
+    def __init__(self, pad_values: dict[str, int], pad_token_id: int, skip: Sequence[str] = ()) -> None:
         self.pad_values = {k: (pad_token_id if v == -1 else v) for k, v in pad_values.items()}
+        # `length` is read by the sampler from the dataset, not by models.
+        self.skip_columns = ("length", *skip)
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, torch.Tensor] = {}

@@ -82,6 +82,7 @@ class TaskDataModule(L.LightningDataModule):
         self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
         self.featurizer.set_truncation(truncation)
         self.features: dict[str, datasets.Dataset] = {}
+        self.records: dict[str, datasets.Dataset] = {}  # the canonical records each split was featurized from
         self.full_validation = False
 
     # ----- reading -----------------------------------------------------------------------------
@@ -210,6 +211,7 @@ class TaskDataModule(L.LightningDataModule):
             if split == "train" and self.spec.train_size is not None and self.spec.train_size < len(raw):
                 # One fixed subset per size, shared by all restarts (the paper's size curves).
                 raw = raw.shuffle(seed=SUBSET_SEED).select(range(self.spec.train_size))
+            self.records[split] = raw
             self.features[split] = self.featurizer(raw, self.tokenizer, self.max_length, self.cache_dir)
         return self.features[split]
 
@@ -270,7 +272,8 @@ class TaskDataModule(L.LightningDataModule):
         limit = self.spec.val_limit
         if self.full_validation or limit is None:
             return None
-        instances = self.featurizer.validation_instances(self.read_split("val"), self.featurized("val"))
+        features = self.featurized("val")
+        instances = self.featurizer.validation_instances(self.records["val"], features)
         if self.spec.val_shuffle_seed is not None:
             # Shuffling row numbers permutes them as jiant permuted its equally long example list:
             # random.shuffle's permutation depends only on the length and the seed.

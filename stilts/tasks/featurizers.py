@@ -47,6 +47,8 @@ class Featurizer:
     version: ClassVar[int] = 1
     # Canonical columns kept beside the model inputs (e.g. gold answer strings for a metric).
     keep_columns: ClassVar[tuple[str, ...]] = ("idx", "label")
+    # Columns a metric reads from the featurized dataset by `idx`: left out of batches.
+    metric_columns: ClassVar[tuple[str, ...]] = ()
     pad_values: ClassVar[dict[str, int]] = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
     # `model.truncation`; TaskDataModule sets it from the config, the class default is the paper's rule.
     truncation: str = "segment"
@@ -141,7 +143,7 @@ class Featurizer:
 
     def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         """The batch collator for this featurizer's output (override for nested inputs)."""
-        return PaddingCollator(self.pad_values, pad_token_id)
+        return PaddingCollator(self.pad_values, pad_token_id, skip=self.metric_columns)
 
 
 class ClassificationFeaturizer(Featurizer):

@@ -32,12 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import torch
 from transformers import PreTrainedTokenizerBase
 
 from stilts.contracts import IGNORE_INDEX
 from stilts.errors import DataFormatError, MissingDataError
-from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
 from stilts.tasks.readers import LocalReader, Record, decoded_lines
@@ -191,6 +189,7 @@ class SpanQAFeaturizer(Featurizer):
 
     version = 2
     keep_columns = ("idx", "context", "answer")
+    metric_columns = ("offsets",)  # SpanQAScore reads each row's offsets from the dataset
     pad_values = {"input_ids": -1, "attention_mask": 0, "token_type_ids": 0}
 
     def _encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Iterator:
@@ -231,13 +230,3 @@ class SpanQAFeaturizer(Featurizer):
             for *_, positions in self._encode(raw[start : start + 1000], tokenizer, max_length):
                 truncated += positions[0] == IGNORE_INDEX
         return {"answers cut by truncation (no loss; scored as wrong)": truncated}
-
-    def collator(self, pad_token_id: int) -> PaddingCollator:
-        return MetricColumnsDroppingCollator(self.pad_values, pad_token_id)
-
-
-class MetricColumnsDroppingCollator(PaddingCollator):
-    """PaddingCollator that leaves out `offsets` (read by the metric from the dataset, not batched)."""
-
-    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        return super().__call__([{k: v for k, v in e.items() if k != "offsets"} for e in examples])

@@ -7,16 +7,15 @@
   (F1a + EM) / 2. Hub: aps/super_glue `multirc` (one row per answer option already).
 - ReCoRD: jsonl `{passage{text, entities[{start, end}]}, qas[{query, answers[{start, end, text}], idx}]}`
   (character offsets, `end` inclusive). One record per query, with its de-duplicated candidate
-  entities, gold answer texts and `mentions` (the candidate number of each entity mention, in file
-  order: jiant's validation instances, counted by the mid-training dev limit); the featurizer
-  expands it into one sequence per candidate:
-  (passage, query with `@placeholder` replaced by the candidate), labelled true when the candidate is
-  a gold answer. That is jiant v1's instance layout (1.8M training instances), so a batch of 4 holds
-  4 sequences like every other task, whereas one-query-per-example batches would hold 4 x ~15-100
-  sequences; the metric takes the argmax per query. Gold answers are entity mentions, so a labelled
-  query none of whose answers is a candidate is an error naming file and line (it could only ever
-  score 0 and teach nothing), not a skip. Paper score: (F1 + EM) / 2. Hub: aps/super_glue `record`
-  (one row per query, entities as strings).
+  entities, gold answer texts and `mentions` (the candidate number of each entity mention in file
+  order: jiant's validation instances, counted by the mid-training dev limit); the featurizer expands
+  it into one sequence per candidate: (passage, query with `@placeholder` replaced by the candidate),
+  labelled true when the candidate is a gold answer. That is jiant v1's instance layout (1.8M
+  training instances): a batch of 4 holds 4 sequences like every other task (one query per example
+  would hold 4 x ~15-100); the metric takes the argmax per query. Gold answers are entity mentions,
+  so a labelled query none of whose answers is a candidate is an error naming file and line (it could
+  only ever score 0 and teach nothing), not a skip. Paper score: (F1 + EM) / 2. Hub: aps/super_glue
+  `record` (one row per query, entities as strings).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import statistics
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +31,6 @@ import datasets
 from transformers import PreTrainedTokenizerBase
 
 from stilts.errors import DataFormatError
-from stilts.tasks.batching import PaddingCollator
 from stilts.tasks.featurizers import Batch, ClassificationFeaturizer, Featurizer
 from stilts.tasks.hub import HubReader
 from stilts.tasks.readers import LocalReader, Record, json_objects
@@ -193,11 +191,13 @@ class RecordReader(LocalReader):
                                 f"entity {start}..{end} is outside the {len(text)}-character passage"
                             )
                     entities = [text[start : end + 1] for start, end in spans]  # `end` is inclusive
+                    # Each mention's candidate number (record_query's candidates: entities de-duplicated
+                    # in order), the same for every query of the passage.
+                    number = {name: n for n, name in enumerate(dict.fromkeys(entities))}
+                    mentions = [number[text[start : end + 1]] for start, end in in_file]
                     for qa in field(obj, "qas", list):
                         answers = [field(a, "text") for a in qa.get("answers", [])]  # test: no answers
                         query = record_query(text, entities, field(qa, "query"), answers)
-                        number = {name: n for n, name in enumerate(query["candidates"])}
-                        mentions = [number[text[start : end + 1]] for start, end in in_file]
                         yield {"idx": idx, "query_id": str(qa.get("idx", "")), **query, "mentions": mentions}
                         idx += 1
                 except ValueError as err:
@@ -219,12 +219,8 @@ class RecordHubReader(HubReader):
                 raise DataFormatError(where, row["idx"], str(err)) from None
             # The Hub lists each entity once: one instance per candidate stands in for jiant's mentions.
             mentions = list(range(len(query["candidates"])))
-            return {
-                "idx": row["idx"],
-                "query_id": str(row["hub_idx"]["query"]),
-                **query,
-                "mentions": mentions,
-            }
+            query_id = str(row["hub_idx"]["query"])
+            return {"idx": row["idx"], "query_id": query_id, **query, "mentions": mentions}
 
         return raw.map(canonical, remove_columns=raw.column_names, desc=f"{where} {split} record")
 
@@ -238,7 +234,9 @@ class RecordFeaturizer(Featurizer):
 
     version: ClassVar[int] = 1
     keep_columns: ClassVar[tuple[str, ...]] = ()  # every output column is written by `encode`
-    REFERENCE_COLUMNS: ClassVar[tuple[str, ...]] = ("candidate_text", "answers")
+    # Read by RecordScore from the dataset, never batched (a list of answers can also be empty, which
+    # would not stack).
+    metric_columns: ClassVar[tuple[str, ...]] = ("candidate_text", "answers")
 
     def segments(self, batch: Batch) -> tuple[list[str], list[str]]:
         """(passage, query with the candidate filled in) of every candidate of every query."""
@@ -253,7 +251,7 @@ class RecordFeaturizer(Featurizer):
     def encode(self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Batch:
         out: Batch = dict(self.tokenize(tokenizer, *self.segments(batch), max_length))
         out["length"] = [len(ids) for ids in out["input_ids"]]
-        for column in ("idx", "candidate", "label", *self.REFERENCE_COLUMNS):
+        for column in ("idx", "candidate", "label", *self.metric_columns):
             out[column] = []
         for idx, candidates, answers in zip(batch["idx"], batch["candidates"], batch["answers"], strict=True):
             for number, name in enumerate(candidates):
@@ -291,18 +289,3 @@ class RecordFeaturizer(Featurizer):
     def label_counts(self, raw: datasets.Dataset) -> tuple[int, int]:
         """A query is labelled when it has gold answers (test queries have none)."""
         return sum(1 for answers in raw["answers"] if answers), len(raw)
-
-    def collator(self, pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
-        return ReferenceDroppingCollator(self.pad_values, pad_token_id, self.REFERENCE_COLUMNS)
-
-
-class ReferenceDroppingCollator(PaddingCollator):
-    """A PaddingCollator that leaves out reference columns (the metric reads those from the bound
-    dataset, never from batches; a list of answers can also be empty, which would not stack)."""
-
-    def __init__(self, pad_values: dict[str, int], pad_token_id: int, skip: Sequence[str]) -> None:
-        super().__init__(pad_values, pad_token_id)
-        self.skip = tuple(skip)
-
-    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        return super().__call__([{k: v for k, v in e.items() if k not in self.skip} for e in examples])
