@@ -28,3 +28,12 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI (`STILTS_REQUIRE_SHARED=1`, set by .ci/run) the real-data tests must run: a missing
+    ../shared/realdata fails the session instead of skipping them silently."""
+    from tests.helpers import REALDATA
+
+    if os.environ.get("STILTS_REQUIRE_SHARED") == "1" and not REALDATA.is_dir():
+        pytest.exit(f"STILTS_REQUIRE_SHARED=1 but {REALDATA} is absent: the real-data tests cannot run", 1)

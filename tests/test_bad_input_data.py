@@ -108,15 +108,6 @@ def record_answers(obj: dict[str, Any]) -> None:
 FORMAT_CASES = [
     ("wic-offsets-reversed", "wic", "train", edit_row("train.jsonl", 1, setter("end1", value=6)),
      ["train.jsonl:1:", "start1/end1 = 14/6 is not a span of the 32 characters"]),
-    ("wic-offsets-on-other-word", "wic", "train",
-     edit_row("train.jsonl", 1, lambda o: o.update(start1=3, end1=6)),
-     ["train.jsonl:1:", "start1/end1 = 3/6 marks 'sat', which is no form of the word 'bank'",
-      "fix the offsets"]),
-    ("wic-offsets-cut-a-word", "wic", "train",
-     edit_row("train.jsonl", 2, lambda o: o.update(start2=o["start2"] + 1)),
-     ["train.jsonl:2:", "start2/end2", "not a whole word", "fix the offsets"]),
-    ("wic-end-inclusive", "wic", "val", edit_row("val.jsonl", 1, lambda o: o.update(end1=o["end1"] - 1)),
-     ["val.jsonl:1:", "start1/end1", "not a whole word"]),
     ("wic-word-null", "wic", "train", edit_row("train.jsonl", 3, setter("word", value=None)),
      ["train.jsonl:3:", "field `word` is null, expected a string", "fix or remove this record"]),
     ("wsc-span-text-not-at-index", "wsc", "train",
@@ -177,6 +168,36 @@ def test_wrong_data_names_file_line_field_and_fix(tmp_path, task, split, edit, p
     assert -1 not in positions and positions == sorted(positions), message
     assert snapshot(data) == before
     assert half_written(tmp_path / "cache") == []
+
+
+# Judgement checks (does a span mark a form of the word?) keep the row, log it with file and line, and
+# count it (`stilts-data`: flagged); the official WiC training set marks words inside contractions.
+# fmt: off
+JUDGEMENT_CASES = [
+    ("wic-offsets-on-other-word", "train", edit_row("train.jsonl", 1, lambda o: o.update(start1=3, end1=6)),
+     "train.jsonl:1: start1/end1 = 3/6 marks 'sat', which is no form of the word 'bank'; kept as marked"),
+    ("wic-offsets-cut-a-word", "train",
+     edit_row("train.jsonl", 2, lambda o: o.update(start2=o["start2"] + 1)),
+     "train.jsonl:2: start2/end2"),
+    ("wic-end-inclusive", "val", edit_row("val.jsonl", 1, lambda o: o.update(end1=o["end1"] - 1)),
+     "val.jsonl:1: start1/end1"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("split", "edit", "logged"), [c[1:] for c in JUDGEMENT_CASES],
+                         ids=[c[0] for c in JUDGEMENT_CASES])  # fmt: skip
+def test_wic_judgement_checks_warn_and_count(tmp_path, caplog, split, edit, logged) -> None:
+    data = copy_task(tmp_path, "wic")
+    dm = datamodule_for("wic", data, tmp_path / "cache")
+    rows = len(dm.read_split(split))
+    assert dm.flagged(split) == {}
+    edit(data / "wic")
+    dm = datamodule_for("wic", data, tmp_path / "cache2")
+    with caplog.at_level("WARNING"):
+        assert len(dm.read_split(split)) == rows  # nothing dropped, nothing refused
+    assert logged in caplog.text
+    assert dm.flagged(split) == {"spans that may not mark the word (kept as marked)": 1}
 
 
 # fmt: off
@@ -455,11 +476,17 @@ def test_a_cell_on_unlabelled_data_stops_before_training(tmp_path, file, message
     assert not (tmp_path / "run" / "result.json").exists()
 
 
-def test_hub_wic_offsets_are_checked_too(tmp_path, monkeypatch) -> None:
+def test_hub_wic_offsets_are_checked_too(tmp_path, monkeypatch, caplog) -> None:
     import datasets
 
     row = {"word": "bank", "sentence1": "He sat on the bank.", "sentence2": "The bank closed.", "start1": 3,
            "end1": 6, "start2": 4, "end2": 8, "label": 0, "idx": 7}  # fmt: skip
     monkeypatch.setattr("datasets.load_dataset", lambda *a, **k: datasets.Dataset.from_list([row]))
-    with pytest.raises(DataFormatError, match=r"hub:aps/super_glue/wic:0: start1/end1 = 3/6 marks 'sat'"):
-        datamodule_for("wic", tmp_path / "empty", tmp_path / "cache").read_split("train")
+    with caplog.at_level("WARNING"):
+        raw = datamodule_for("wic", tmp_path / "empty", tmp_path / "cache").read_split("train")
+    assert len(raw) == 1  # a judgement: kept, and logged with the Hub row
+    assert "hub:aps/super_glue/wic:0: start1/end1 = 3/6 marks 'sat'" in caplog.text
+    outside = {**row, "end1": 60}  # malformed: refused
+    monkeypatch.setattr("datasets.load_dataset", lambda *a, **k: datasets.Dataset.from_list([outside]))
+    with pytest.raises(DataFormatError, match=r"hub:aps/super_glue/wic:0: start1/end1 = 3/60 is not a span"):
+        datamodule_for("wic", tmp_path / "empty", tmp_path / "cache2").read_split("train")

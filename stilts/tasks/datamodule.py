@@ -168,6 +168,12 @@ class TaskDataModule(L.LightningDataModule):
             return {}
         return self.local_reader().skipped(self.task_dir, split)
 
+    def flagged(self, split: str) -> dict[str, int]:
+        """Records the local reader keeps with a warning, counted (none for the Hub)."""
+        if self.resolved_source() != "local":
+            return {}
+        return self.local_reader().flagged(self.task_dir, split)
+
     def where(self, split: str) -> str:
         """The files (local) or the Hub dataset (hub) of a split, for messages."""
         if self.resolved_source() == "local":
@@ -201,7 +207,8 @@ class TaskDataModule(L.LightningDataModule):
         if self.resolved_source() == "local":
             reader = self.local_reader()
             paths = reader.split_paths(self.task_dir, split)
-            return ",".join(f"{p.name}:{file_sha256(p)}" for p in paths)
+            files = ",".join(f"{p.name}:{file_sha256(p)}" for p in paths)
+            return files if reader.resplit is None else f"{files};{reader.resplit}:{split}"
         return self.read_split(split)._fingerprint
 
     def featurized(self, split: str) -> datasets.Dataset:

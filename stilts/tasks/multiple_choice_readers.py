@@ -1,7 +1,8 @@
 """Local readers of the multiple-choice tasks, in each dataset's original distribution format.
 
 - COPA (SuperGLUE `{train,val,test}.jsonl`): `premise, choice1, choice2, question, label 0|1`.
-- CommonsenseQA (`{train,dev}_rand_split.jsonl`): `answerKey, question{stem, choices[{label, text}]}`.
+- CommonsenseQA (`{train,dev}_rand_split.jsonl`): `answerKey, question{stem, choices[{label, text}]}`,
+  or the flattened Hugging Face layout `question, choices{label[], text[]}, answerKey`.
 - Cosmos QA (`train.csv`, `valid.csv`): header `id,context,question,answer0..answer3,label`.
 - SocialIQA (`{train,dev}.jsonl` + `{train,dev}-labels.lst`, 1-based label per line).
 - HellaSwag (`hellaswag_{train,val}.jsonl`): `ctx_a, ctx_b, endings[4], label` (int or string).
@@ -87,13 +88,26 @@ class CopaReader(ChoiceJsonlReader):
 
 
 class CommonsenseQAReader(ChoiceJsonlReader):
-    """CommonsenseQA: "Q: stem" / "A: choice"; `answerKey` names the right choice's letter."""
+    """CommonsenseQA: "Q: stem" / "A: choice"; `answerKey` names the right choice's letter.
+
+    Reads the original layout (`question: {stem, choices: [{label, text}]}`) and, line by line, the
+    flattened layout of the Hugging Face dataset saved as jsonl (`question: "<stem>"`,
+    `choices: {label: [...], text: [...]}`), which some mirrors distribute.
+    """
 
     def example(self, obj: dict[str, Any], label_of: LabelOf) -> Example:
-        question = field(obj, "question", dict)
-        choices = field(question, "choices", list)
+        if isinstance(obj.get("question"), str):  # the flattened Hugging Face layout
+            stem = field(obj, "question")
+            flat = field(obj, "choices", dict)
+            letters, texts = field(flat, "label", list), field(flat, "text", list)
+            if len(letters) != len(texts):
+                raise ValueError(f"choices has {len(letters)} labels but {len(texts)} texts")
+            choices = [{"label": letter, "text": text} for letter, text in zip(letters, texts, strict=True)]
+        else:
+            question = field(obj, "question", dict)
+            stem, choices = field(question, "stem"), field(question, "choices", list)
         letters = [field(choice, "label") for choice in choices]
-        context, texts = commonsenseqa_texts(field(question, "stem"), [field(c, "text") for c in choices])
+        context, texts = commonsenseqa_texts(stem, [field(c, "text") for c in choices])
         key = obj.get("answerKey")
         label = label_of(key)  # rejects letters outside the task's labels
         if label >= 0:

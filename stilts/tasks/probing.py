@@ -28,7 +28,7 @@ from typing import Any
 import datasets
 
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
-from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.readers import JsonProblem, LocalReader, Record, decoded_lines, strict_json
 from stilts.tasks.values import LabelMap
 
 SENTEVAL_PARTITIONS = {"train": "tr", "val": "va", "test": "te"}
@@ -186,9 +186,11 @@ class DNCAcceptabilityReader(LocalReader):
 def _json_array(path: Path) -> list[Any]:
     try:
         with path.open(encoding="utf-8-sig") as handle:  # -sig: drop a BOM
-            value = json.load(handle)
+            value = strict_json(handle.read())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataFormatError(path, getattr(err, "lineno", None), f"invalid JSON ({err})") from None
+    except JsonProblem as err:
+        raise DataFormatError(path, None, str(err)) from None
     if not isinstance(value, list):
         raise DataFormatError(path, None, "expected a JSON array of records")
     return value

@@ -7,6 +7,8 @@ file size and mtime): data is memory-mapped, not held in Python lists, and read 
 
 Files are UTF-8; a byte order mark at the start (as Windows tools write it) is dropped. Text fields
 must be JSON strings: a null, number or list where text belongs is an error, never the text "None".
+JSON is read strictly (`strict_json`): an object with a duplicated key is malformed (Python's `json`
+would keep the last value silently), and so is nesting too deep to read.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 from datasets.arrow_writer import SchemaInferenceError
 
-from stilts.errors import DataFormatError, MissingDataError, StiltsError
+from stilts.errors import ConfigError, DataFormatError, MissingDataError, StiltsError
 from stilts.tasks.values import UNLABELED, LabelMap, text_value
 
 Record = dict[str, Any]
 
 
 BOM = "\ufeff"
+RESPLIT_PARTS = ("train", "val")  # the splits `local.resplit` draws from one source split
 
 
 def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -42,6 +47,32 @@ def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
             except UnicodeDecodeError as err:
                 raise DataFormatError(path, number, f"bytes that are not UTF-8 ({err.reason})") from None
             yield number, text.removeprefix(BOM) if number == 1 else text
+
+
+class JsonProblem(ValueError):
+    """JSON text that parses but cannot be trusted (a duplicated key) or cannot be read (too deep)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise JsonProblem(f"the key {key!r} appears twice in one object; keep one of them")
+        seen[key] = value
+    return seen
+
+
+def strict_json(text: str) -> Any:
+    """`json.loads` that refuses duplicated keys and over-deep nesting (both as `JsonProblem`).
+
+    Raises:
+        json.JSONDecodeError: the text is not JSON.
+        JsonProblem: a duplicated key, or nesting deeper than Python can parse.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise JsonProblem("JSON nested too deeply to read (is the file corrupt?)") from None
 
 
 def check_readable(path: Path) -> None:
@@ -62,9 +93,11 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
+            obj = strict_json(text)
         except json.JSONDecodeError as err:
             raise DataFormatError(path, line, f"invalid JSON ({err.msg})") from None
+        except JsonProblem as err:
+            raise DataFormatError(path, line, str(err)) from None
         if not isinstance(obj, dict):
             raise DataFormatError(path, line, "expected a JSON object")
         yield line, obj
@@ -80,6 +113,30 @@ def dotted(record: Mapping[str, Any], key: str, path: Path, line: int) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Resplit:
+    """Train and val drawn from one split's files, for datasets distributed without one of them
+    (Cosmos QA and CommonsenseQA mirrors that hold only the dev file): a seeded permutation of the
+    source split's records; its first `round(val_fraction * n)` are val, the rest train, each part in
+    file order (`idx` kept). Task yaml or command line: `local.resplit={source: val, val_fraction:
+    0.2, seed: 0}`.
+    """
+
+    source: str
+    val_fraction: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"`local.resplit.val_fraction` is {self.val_fraction}; use a share in (0, 1)")
+
+    def part(self, whole: datasets.Dataset, split: str) -> datasets.Dataset:
+        order = np.random.default_rng(self.seed).permutation(len(whole))
+        n_val = round(self.val_fraction * len(whole))
+        chosen = order[:n_val] if split == "val" else order[n_val:]
+        return whole.select(np.sort(chosen))
+
+
 class LocalReader:
     """Base of the readers of original-format files under `${paths.data_dir}/<task>/`.
 
@@ -87,6 +144,8 @@ class LocalReader:
         files: split name (`train`, `val`, `test`) -> file name, or a list of names read one after
             the other (MNLI's matched + mismatched dev sets).
         origin: where a user gets these files; shown when a file is missing.
+        label_values: raw label values in the order of the task's labels (default: the label names).
+        resplit: draw train and val from one split's files (`Resplit`); null: each from its own.
     """
 
     def __init__(
@@ -94,6 +153,7 @@ class LocalReader:
         files: Mapping[str, str | Sequence[str]],
         origin: str = "",
         label_values: Sequence[Any] | None = None,
+        resplit: Mapping[str, Any] | None = None,
     ) -> None:
         self.files = {
             split: [names] if isinstance(names, str) else list(names) for split, names in files.items()
@@ -101,9 +161,15 @@ class LocalReader:
         self.origin = origin
         # Raw label values in the order of the task's labels (default: the label names themselves).
         self.label_values = None if label_values is None else list(label_values)
+        self.resplit = None if resplit is None else Resplit(**resplit)
+
+    def source_split(self, split: str) -> str:
+        """The split whose files hold `split`'s records (another one under `resplit`)."""
+        return self.resplit.source if self.resplit is not None and split in RESPLIT_PARTS else split
 
     def split_paths(self, task_dir: Path, split: str) -> list[Path]:
         """The files of a split, or a MissingDataError saying where it looked."""
+        split = self.source_split(split)
         if split not in self.files:
             raise MissingDataError(
                 f"no file is configured for split `{split}` (configured: {sorted(self.files)})"
@@ -121,11 +187,24 @@ class LocalReader:
         """What the reader leaves out of a split by design, counted (shown by `stilts-data`)."""
         return {}
 
+    def flagged(self, task_dir: Path, split: str) -> dict[str, int]:
+        """What the reader keeps with a warning (a judgement check, not malformed input), counted."""
+        return {}
+
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         """Yield the canonical records of the given files, in order."""
         raise NotImplementedError
 
     def read(self, task_dir: Path, split: str, labels: Sequence[str], cache_dir: Path) -> datasets.Dataset:
+        whole = self.read_files(task_dir, split, labels, cache_dir)
+        if self.resplit is not None and split in RESPLIT_PARTS:
+            return self.resplit.part(whole, split)
+        return whole
+
+    def read_files(
+        self, task_dir: Path, split: str, labels: Sequence[str], cache_dir: Path
+    ) -> datasets.Dataset:
+        """All records of the files `split` reads (the source split's under `resplit`)."""
         paths = self.split_paths(task_dir, split)
         stamps = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
         try:
@@ -176,8 +255,9 @@ class JsonlReader(LocalReader):
         fields: Mapping[str, str],
         label_values: Sequence[Any] | None = None,
         origin: str = "",
+        resplit: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(files, origin, label_values)
+        super().__init__(files, origin, label_values, resplit)
         self.fields = dict(fields)
 
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
@@ -212,8 +292,9 @@ class TsvReader(LocalReader):
         num_columns: int | None = None,
         label_values: Sequence[Any] | None = None,
         origin: str = "",
+        resplit: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(files, origin, label_values)
+        super().__init__(files, origin, label_values, resplit)
         self.columns = dict(columns)
         self.header = header
         self.num_columns = num_columns

@@ -4,7 +4,8 @@ Each split is `available` or not, with the reason. A split that cannot be read (
 or whose data is wrong (malformed, or without the labels training and validation need) is a problem
 when a run needs it: `train` and `val` always, any split whose data is wrong. `stilts-data` exits 2
 when the report lists problems. Records a reader leaves out by design are counted per split
-(`skipped`), as are the task's own facts (`facts`).
+(`skipped`), as are records kept with a warning by a judgement check (`flagged`, e.g. a WiC span
+inside a contraction) and the task's own facts (`facts`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
         raw = datamodule.read_split(split)
         datamodule.check_labels(split, raw)
         skipped = datamodule.skipped(split)
+        flagged = datamodule.flagged(split)
     except MissingDataError as err:
         return {"available": False, "reason": str(err), "problem": split in NEEDED_SPLITS}
     except DataFormatError as err:
@@ -37,6 +39,8 @@ def split_report(datamodule: TaskDataModule, split: str) -> dict[str, Any]:
     report: dict[str, Any] = {"available": True, "examples": len(raw)}
     if skipped:
         report["skipped"] = skipped
+    if flagged:
+        report["flagged"] = flagged
     if "label" in raw.column_names and spec.labels:
         counts = Counter(int(x) for x in raw["label"])
         report["labels"] = {
@@ -99,6 +103,8 @@ def format_text(report: dict[str, Any]) -> str:
         lines.append(f"  {split}: {info['examples']} examples")
         for what, count in info.get("skipped", {}).items():
             lines.append(f"    skipped, {what}: {count}")
+        for what, count in info.get("flagged", {}).items():
+            lines.append(f"    flagged, {what}: {count}")
         if "labels" in info:
             total = sum(info["labels"].values())
             shares = ", ".join(f"{k} {v} ({v / total:.1%})" for k, v in info["labels"].items())

@@ -25,7 +25,6 @@ is truncated away keep start/end -100: no loss, but they are still scored (as wr
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,7 +37,7 @@ from stilts.contracts import IGNORE_INDEX
 from stilts.errors import DataFormatError, MissingDataError
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.readers import LocalReader, Record, decoded_lines, strict_json
 from stilts.tasks.values import LabelMap
 
 log = logging.getLogger(__name__)
@@ -156,10 +155,10 @@ class QasrlReader(LocalReader):
                 if not text.strip():
                     continue
                 try:
-                    obj = json.loads(text)
+                    obj = strict_json(text)
                     words = obj["sentenceTokens"]
                     entries = obj["verbEntries"].values()
-                except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as err:
+                except (ValueError, KeyError, AttributeError, TypeError) as err:
                     raise DataFormatError(path, line, f"not a QA-SRL sentence record ({err!r})") from None
                 for entry in entries:
                     for question, label in entry.get("questionLabels", {}).items():

@@ -7,12 +7,14 @@
   one position before or after must (the official dev set has one such off-by-one record; the index
   is kept, as jiant keeps it, and `stilts-data` counts these); anything else is an error.
 - WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
-  (character offsets, end exclusive); is `word` used in the same sense in both sentences? Check: each
-  span must be one whole word of its sentence that is a form of `word`: the same first letter, case
-  aside (inflections: feel/felt, foot/feet, ride/rode; in a hyphenated token, any of its parts), or
-  one of the few suppletive forms that do not share it (be: is/was/were..., go: went). Offsets that
-  cut a word or point at another word are an error; another word with the same first letter is not
-  caught by this rule.
+  (character offsets, end exclusive); is `word` used in the same sense in both sentences? Offsets
+  outside the sentence are malformed (an error). Whether a span marks a form of `word` is a judgement,
+  so it warns and counts (`stilts-data`: "flagged") instead of refusing: a span should be one whole
+  word of its sentence with the same first letter as `word`, case aside (inflections: feel/felt,
+  foot/feet, ride/rode; in a hyphenated token, any of its parts), or one of the few suppletive forms
+  that do not share it (be: is/was/were..., go: went). The official training set marks five words
+  inside contractions ("does" of "doesn't" for `do`), as its own tokenisation splits them; the
+  offsets are kept as marked (jiant read every row too).
 Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
 
 Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
@@ -22,6 +24,7 @@ projects character spans onto sub-tokens with the fast tokenizer's `offset_mappi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +39,7 @@ from stilts.tasks.hub import HubReader
 from stilts.tasks.readers import LocalReader, Record, json_objects
 from stilts.tasks.values import LabelMap, field
 
+log = logging.getLogger(__name__)
 WORD = re.compile(r"\S+")
 # Forms of a WiC target word that do not begin with its first letter (English suppletion).
 SUPPLETIVE = {
@@ -111,7 +115,11 @@ def wsc_record(row: Mapping[str, Any]) -> Record:
 
 
 def wic_record(row: Mapping[str, Any]) -> Record:
-    """Canonical WiC columns from `sentence1, sentence2, start1, end1, start2, end2`."""
+    """Canonical WiC columns from `sentence1, sentence2, start1, end1, start2, end2`.
+
+    Raises ValueError for offsets outside the sentence (malformed); spans that may not mark the word
+    are kept (`wic_flags` names them).
+    """
     out: Record = {"text_a": row["sentence1"], "text_b": row["sentence2"]}
     for k, sentence in ((1, row["sentence1"]), (2, row["sentence2"])):
         start, end = row[f"start{k}"], row[f"end{k}"]
@@ -119,14 +127,24 @@ def wic_record(row: Mapping[str, Any]) -> Record:
             raise ValueError(
                 f"start{k}/end{k} = {start}/{end} is not a span of the {len(sentence)} characters"
             )
-        problem = wic_span_problem(sentence, start, end, row["word"]) if "word" in row else None
-        if problem:
-            raise ValueError(
-                f"start{k}/end{k} = {start}/{end} {problem}; fix the offsets (characters of "
-                f"sentence{k}, end exclusive) so they mark the word"
-            )
         out |= {f"span{k}_segment": k - 1, f"span{k}_char_start": start, f"span{k}_char_end": end}
     return out
+
+
+WIC_FLAG = "spans that may not mark the word (kept as marked)"
+
+
+def wic_flags(row: Mapping[str, Any]) -> list[str]:
+    """The judgement problems of a WiC row's spans (empty when both mark a form of `word`)."""
+    if "word" not in row:
+        return []
+    flags = []
+    for k in (1, 2):
+        start, end = row[f"start{k}"], row[f"end{k}"]
+        problem = wic_span_problem(row[f"sentence{k}"], start, end, row["word"])
+        if problem:
+            flags.append(f"start{k}/end{k} = {start}/{end} {problem}")
+    return flags
 
 
 class SpanJsonlReader(LocalReader):
@@ -145,14 +163,19 @@ class SpanJsonlReader(LocalReader):
     def convert(self, row: Mapping[str, Any]) -> Record:
         raise NotImplementedError
 
+    def on_line(self, path: Path, line: int, row: Mapping[str, Any]) -> None:
+        """Hook for judgement checks that warn about a row instead of refusing it (none here)."""
+
     def records(self, paths: list[Path], labels: LabelMap) -> Iterator[Record]:
         idx = 0
         for path in paths:
             for line, obj in json_objects(path):
                 try:
-                    record = self.convert(self.flat(obj))
+                    row = self.flat(obj)
+                    record = self.convert(row)
                 except ValueError as err:
                     raise DataFormatError(path, line, str(err)) from None
+                self.on_line(path, line, row)
                 yield {"idx": idx, "label": labels(obj.get("label"), path, line), **record}
                 idx += 1
 
@@ -172,7 +195,11 @@ class WscJsonlReader(SpanJsonlReader):
 
 
 class WicJsonlReader(SpanJsonlReader):
-    """SuperGLUE WiC jsonl: `word`, `sentence1/2` and character offsets `start1/end1/start2/end2`."""
+    """SuperGLUE WiC jsonl: `word`, `sentence1/2` and character offsets `start1/end1/start2/end2`.
+
+    Rows whose spans may not mark the word are kept, each logged with its file and line, and counted
+    by `flagged` (shown by `stilts-data`).
+    """
 
     def flat(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -180,7 +207,22 @@ class WicJsonlReader(SpanJsonlReader):
             **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
         }
 
-    convert = staticmethod(wic_record)
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        return wic_record(row)
+
+    def on_line(self, path: Path, line: int, row: Mapping[str, Any]) -> None:
+        for flag in wic_flags(row):
+            log.warning("%s:%d: %s; kept as marked", path, line, flag)
+
+    def flagged(self, task_dir: Path, split: str) -> dict[str, int]:
+        count = 0
+        for path in self.split_paths(task_dir, split):
+            for line, obj in json_objects(path):
+                try:
+                    count += len(wic_flags(self.flat(obj)))
+                except ValueError as err:
+                    raise DataFormatError(path, line, str(err)) from None
+        return {WIC_FLAG: count} if count else {}
 
 
 class SpanHubReader(HubReader):
@@ -208,7 +250,10 @@ class WscHubReader(SpanHubReader):
 
 
 class WicHubReader(SpanHubReader):
-    convert = staticmethod(wic_record)
+    def convert(self, row: Mapping[str, Any]) -> Record:
+        for flag in wic_flags(row):  # judgement checks warn, as for local files
+            log.warning("hub:%s/%s:%s: %s; kept as marked", self.path, self.name or "", row.get("idx"), flag)
+        return wic_record(row)
 
 
 def project_span(
