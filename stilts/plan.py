@@ -190,7 +190,7 @@ def parse_arguments(argv: list[str]) -> tuple[list[str], bool, bool]:
         if getattr(args, attribute):
             raise ConfigError(f"{flag} does not apply to a plan; use it with stilts-train")
     if args.config_name not in (None, "train"):
-        raise ConfigError(f"--config-name {args.config_name}: stilts-plan plans stilts-train's config, `train`")
+        raise ConfigError(f"--config-name {args.config_name}: stilts-plan plans stilts-train's `train`")
     overrides = list(args.overrides)
     if args.config_dir:  # as Hydra does for stilts-train: one more folder on the config search path
         if any(o.startswith("hydra.searchpath=") for o in overrides):
