@@ -22,7 +22,7 @@ UNK_TAG = "<unk>"  # the tag of labels seen in dev but not in training (tagging 
 
 
 class Head(nn.Module):
-    """A task head (DESIGN.md section 4): `forward(hidden[B,T,H], batch) -> logits`; it owns its
+    """A task head (docs/architecture.md): `forward(hidden[B,T,H], batch) -> logits`; it owns its
     `loss` and `predict`. `predict` returns the per-example tensors the task's metrics update with
     (`preds`, `target`, and any grouping keys a metric needs); they also go to predictions.jsonl.
     Heads are built as `head(hidden_size=..., labels=..., dropout=..., **yaml settings)`."""

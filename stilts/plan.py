@@ -1,14 +1,19 @@
 """`stilts-plan`: what a sweep will run and what is already done, without training anything.
 
+It takes exactly the arguments of `stilts-train` (`-m` included, and ignored: a plan is always of
+the sweep), plus `--list`:
+
     stilts-plan experiment=paper_grid
+    stilts-plan -m task@intermediate=none,mnli task@target=rte,cb restart=0,1,2
     stilts-plan experiment=paper_grid task@target=rte,cb restart=0 --list   # each cell's stages:
         lr, dropout, batch size, epochs, validation interval, seed and precision, as stilts-train uses them
+    stilts-plan --config-dir my_conf task@target=claims    # your configs on the search path
 
 The sweep is expanded exactly as Hydra's basic sweeper expands `stilts-train -m` with the same
 arguments (the experiment's `hydra.sweeper.params`, then the command line's overrides). Each job is
 composed and named by its cell identity (stilts.identity), which also names its run dir; a result
 there counts as finished only when its digest equals the cell's current one, data fingerprints
-included, exactly as `stilts-train` decides to skip it.
+included, exactly as `stilts-train` decides to skip it. Exits 2 on a config error.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from stilts.config import CONF_DIR, register_resolvers
-from stilts.errors import StiltsError
+from stilts.errors import ConfigError, StiltsError
 from stilts.runs import RESULT, finished_result, read_record
 
 log = logging.getLogger("stilts")
@@ -160,18 +165,52 @@ def summary(jobs: list[Job]) -> str:
     )
 
 
+# stilts-train's flags that show or do something other than running the sweep: a plan has no use
+# for them, so it says so instead of ignoring them.
+NOT_PLANNED = {
+    "hydra_help": "--hydra-help",
+    "cfg": "--cfg",
+    "package": "--package",
+    "resolve": "--resolve",
+    "shell_completion": "--shell-completion",
+    "experimental_rerun": "--experimental-rerun",
+    "info": "--info",
+    "config_path": "--config-path",
+}
+
+
+def parse_arguments(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """stilts-train's command line read by Hydra's own parser (so a line copied from `stilts-train -m`
+    means the same here), plus `--list`: the overrides to plan, whether to list the cells, and whether
+    help was asked for. A flag a plan cannot honour is a ConfigError naming it."""
+    from hydra._internal.utils import get_args_parser  # the parser @hydra.main uses
+
+    args = get_args_parser().parse_args([a for a in argv if a != "--list"])
+    for attribute, flag in NOT_PLANNED.items():
+        if getattr(args, attribute):
+            raise ConfigError(f"{flag} does not apply to a plan; use it with stilts-train")
+    if args.config_name not in (None, "train"):
+        raise ConfigError(f"--config-name {args.config_name}: stilts-plan plans stilts-train's `train`")
+    overrides = list(args.overrides)
+    if args.config_dir:  # as Hydra does for stilts-train: one more folder on the config search path
+        if any(o.startswith("hydra.searchpath=") for o in overrides):
+            raise ConfigError("give either --config-dir or hydra.searchpath=[...], not both")
+        overrides.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+    return overrides, "--list" in argv, bool(args.help)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if {"-h", "--help"} & set(sys.argv[1:]):
-        sys.stdout.write((__doc__ or "") + "\n")
-        return
-    arguments = [a for a in sys.argv[1:] if a != "--list"]
     try:
-        jobs = plan(arguments, detailed="--list" in sys.argv)
+        arguments, detailed, wants_help = parse_arguments(sys.argv[1:])
+        if wants_help:
+            sys.stdout.write((__doc__ or "") + "\n")
+            return
+        jobs = plan(arguments, detailed=detailed)
     except Exception as err:  # noqa: BLE001 - a plan error is a config error: say it plainly
         log.error("stilts-plan: %s", err)
         sys.exit(2)
-    if "--list" in sys.argv:
+    if detailed:
         for job in jobs:
             note = f"  ({job.note})" if job.note else ""
             sys.stdout.write(f"{job.status:9s} {' '.join(job.overrides)}{note}\n")

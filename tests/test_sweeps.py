@@ -159,11 +159,12 @@ def test_two_process_ddp_inside_a_multirun_writes_results_once(tmp_path) -> None
 
 
 def test_plan_list_shows_each_stage_settings_as_the_paper_chose_them() -> None:
-    # Expected values from ../shared/TASKS.md: cosmosqa as intermediate is point 6 (3e-6, 0.2) batch 4,
-    # rte as target point 4 (5e-6, 0.2) batch 4, validation every 625 steps; seeds of restart 1; fp32
-    # as jiant trained (docs/fidelity.md, Precision #11). From jiant's base_roberta.conf: an
-    # intermediate stage at most 10,000 validations, a target stage 1,000 (defaults.conf), patience 20,
-    # BertAdam; edge probing (base_edgeprobe.conf) no epoch limit, every 100 steps for spr1, Adam.
+    # Expected values from jiant (docs/paper_hparams.csv, its cosmosqa and rte rows): cosmosqa as
+    # intermediate is point 6 (3e-6, 0.2) batch 4, rte as target point 4 (5e-6, 0.2) batch 4,
+    # validation every 625 steps; seeds of restart 1; fp32 as jiant trained (docs/fidelity.md,
+    # Precision #11). From jiant's base_roberta.conf: an intermediate stage at most 10,000
+    # validations, a target stage 1,000 (defaults.conf), patience 20, BertAdam; edge probing
+    # (base_edgeprobe.conf) no epoch limit, every 100 steps for spr1, Adam.
     (job,) = plan(
         ["experiment=paper_grid", "task@intermediate=cosmosqa", "task@target=rte", "restart=1"], True
     )

@@ -1,4 +1,4 @@
-"""Heads of the tasks with their own shape (DESIGN.md section 4): multiple choice, marked-word
+"""Heads of the tasks with their own shape: multiple choice, marked-word
 classification (WiC), span classification (WSC), grouped binary answers (MultiRC) and candidate
 scoring (ReCoRD).
 

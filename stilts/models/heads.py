@@ -1,4 +1,4 @@
-"""Task heads. Contract (DESIGN.md section 4): `forward(hidden[B,T,H], batch) -> logits`;
+"""Task heads. Contract (stilts.contracts.Head): `forward(hidden[B,T,H], batch) -> logits`;
 each head owns its `loss` and `predict`.
 
 `predict` returns the per-example tensors the task's metrics update with (`preds`, `target`, and any

@@ -103,13 +103,13 @@ class TaskDataModule(L.LightningDataModule):
             if not self.task_dir.is_dir():
                 raise MissingDataError(
                     f"task `{self.spec.name}`: no data folder at {self.task_dir} "
-                    f"(set `paths.data_dir`; {self.spec.cfg.get('origin', 'see README for sources')})"
+                    f"(set `paths.data_dir`; {self.spec.cfg.get('origin', 'see docs/data.md for sources')})"
                 )
             return "local"
         if not has_hub:
             raise MissingDataError(
                 f"task `{self.spec.name}`: no local folder at {self.task_dir} and no Hub source; "
-                f"{self.spec.cfg.get('origin', 'see README for sources')}"
+                f"{self.spec.cfg.get('origin', 'see docs/data.md for sources')}"
             )
         return "hub"
 
@@ -158,7 +158,7 @@ class TaskDataModule(L.LightningDataModule):
             local = f"no local folder at {self.task_dir}, and " if self.source == "auto" else ""
             raise MissingDataError(
                 f"task `{self.spec.name}`: {local}{err}. Download the local files "
-                f"({self.spec.cfg.get('origin', 'see README for sources')}) to {self.task_dir}/ "
+                f"({self.spec.cfg.get('origin', 'see docs/data.md for sources')}) to {self.task_dir}/ "
                 "and rerun (or set `paths.data_dir` to the folder that holds them)"
             ) from err.__cause__
 

@@ -40,7 +40,7 @@ class TaskSpec:
     """Everything stilts needs to know about a task, read from its config node.
 
     Attributes:
-        name: task name (DESIGN.md section 3), also the W&B value and result key.
+        name: task name (its yaml's name under stilts/conf/task/), also the W&B value and result key.
         probing: whether the task is a probing task (its downstream stage is then `probing`).
         labels: label names in index order (empty for tasks without a fixed label set).
         main_metric: a metric name, or a list of names whose mean is the paper's score.
