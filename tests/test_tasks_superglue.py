@@ -186,7 +186,7 @@ def test_candidate_head_loss_skips_unlabeled() -> None:
         "idx": torch.tensor([0, 0, 1]),
         "candidate": torch.tensor([0, 1, 0]),
     }
-    logits = torch.tensor([0.0, 0.0, 50.0])
+    logits = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 50.0]])
     assert head.loss(logits, batch).item() == pytest.approx(0.6931, abs=1e-4)  # ln 2, the -1 row ignored
     assert head.predict(logits, batch)["preds"].tolist() == [0, 0, 1]
 
