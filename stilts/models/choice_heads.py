@@ -96,7 +96,7 @@ class SpanClassifierHead(ClassificationHead):
     Args:
         hidden_size: encoder width.
         labels: the task's label names.
-        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:133,154).
+        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:135,154).
         num_spans: marked spans per example (WSC: 2).
         proj_dim: jiant's `classifier_hid_dim` (defaults.conf:356, 512; base_roberta.conf keeps it),
             the width of each span's projection (span_modules.py:55).
