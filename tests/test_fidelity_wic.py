@@ -1,9 +1,10 @@
 """WiC against jiant v1 (issue 24, items 1 and 3).
 
-- Marked positions (kept, measured): jiant finds the marked word by the text before its first
-  occurrence in the sentence, `sent.split(word)[0]` with `word = sent[start:end]`
+- Marked positions (followed; `marking: offsets` one setting away): jiant finds the marked word by the
+  text before its first occurrence in the sentence, `sent.split(word)[0]` with `word = sent[start:end]`
   (jiant/tasks/tasks.py:2705-2716, 2725-2728), and takes the span's length from the word tokenised
-  alone; stilts marks exactly the sub-tokens of the `start`/`end` offsets.
+  alone. stilts' WiC yaml does the same (stilts.tasks.span_marking); `offsets` marks exactly the
+  sub-tokens of the `start`/`end` offsets.
 - Dropout (followed): jiant drops every token state (the encoder output,
   jiant/modules/sentence_encoder.py:135,154) before the first-token and span-mean pooling.
 """
@@ -60,37 +61,75 @@ def test_jiants_first_occurrence_rule_moves_23_train_and_no_dev_rows() -> None:
     assert counts == {"train": 23, "val": 0}
 
 
-@needs_realdata
-def test_stilts_marks_the_offsets_where_jiants_rule_would_mark_another_word(tmp_path) -> None:
-    if not FULL_WIC.is_dir():
-        pytest.skip("no full WiC files")
-    records = []
-    for row in differing_rows(FULL_WIC / "train.jsonl"):
+def jiant_indices(tokenizer, row: dict) -> list[tuple[int, int]]:
+    """jiant's (start, end) token indices of both marked words in `<s> s1 </s></s> s2 </s>`, written
+    out from tasks.py:2705-2716 and 2780-2785: offset1 = 1, offset2 = len(s1 tokens) + 3; start = the
+    stripped text before the word's first occurrence, tokenised; end = start + the word's tokens."""
+    spans, offset = [], 1
+    for k in (1, 2):
+        sentence = row[f"sentence{k}"]
+        word = sentence[row[f"start{k}"] : row[f"end{k}"]]
+        start = offset + len(tokenizer.tokenize(sentence.split(word)[0].strip()))
+        spans.append((start, start + len(tokenizer.tokenize(word))))
+        offset = 1 + len(tokenizer.tokenize(sentence)) + 2
+    return spans
+
+
+def featurize(rows: list[dict], marking: str | None, tmp_path: Path) -> tuple[list[dict], datasets.Dataset]:
+    """The rows the reader accepts, and their features under the WiC yaml's featurizer (`marking`
+    overridden when given), with the tiny RoBERTa-style tokenizer."""
+    records, kept = [], []
+    for row in rows:
         try:
             records.append({"idx": len(records), "label": 0, **wic_record(row)})
+            kept.append(row)
         except ValueError:  # a row the reader rejects is not featurized at all
             continue
-    assert len(records) >= 15
-    featurizer = instantiate(wic_spec().cfg.featurizer)
+    node = wic_spec().cfg.featurizer
+    featurizer = instantiate(node) if marking is None else instantiate(node, marking=marking)
     tokenizer = load_tokenizer(compose_cfg(["model=tiny"]).model)
-    rows = featurizer(datasets.Dataset.from_list(records), tokenizer, 256, tmp_path)
+    return kept, featurizer(datasets.Dataset.from_list(records), tokenizer, 256, tmp_path)
+
+
+def real_rows() -> list[dict]:
+    """Every dev row and the training rows where jiant's text rule moves the word, plus the first 300."""
+    if not FULL_WIC.is_dir():
+        pytest.skip("no full WiC files")
+    val = (FULL_WIC / "val.jsonl").read_text(encoding="utf-8").splitlines()
+    train = (FULL_WIC / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]
+    return [json.loads(line) for line in val + train] + differing_rows(FULL_WIC / "train.jsonl")
+
+
+@needs_realdata
+def test_the_paper_wic_marks_the_tokens_jiants_rule_marks(tmp_path) -> None:
+    rows, features = featurize(real_rows(), None, tmp_path)
+    assert len(rows) >= 900
+    tokenizer = load_tokenizer(compose_cfg(["model=tiny"]).model)
+    got = [[(f["span1_start"], f["span1_end"]), (f["span2_start"], f["span2_end"])] for f in features]
+    assert got == [jiant_indices(tokenizer, row) for row in rows]
+
+
+@needs_realdata
+def test_marking_offsets_marks_the_offsets_where_jiants_rule_marks_another_word(tmp_path) -> None:
+    rows, features = featurize(differing_rows(FULL_WIC / "train.jsonl"), "offsets", tmp_path)
+    assert len(rows) >= 15
+    tokenizer = load_tokenizer(compose_cfg(["model=tiny"]).model)
     moved = 0
-    for record, row in zip(records, rows, strict=True):
-        encoded = tokenizer(record["text_a"], record["text_b"], return_offsets_mapping=True)
-        for k, text in ((1, record["text_a"]), (2, record["text_b"])):
-            start, end = record[f"span{k}_char_start"], record[f"span{k}_char_end"]
-            marked = range(row[f"span{k}_start"], row[f"span{k}_end"])
-            sequence = encoded.sequence_ids()
+    for row, feature in zip(rows, features, strict=True):
+        encoded = tokenizer(row["sentence1"], row["sentence2"], return_offsets_mapping=True)
+        sequence = encoded.sequence_ids()
+        for k in (1, 2):
+            start, end = row[f"start{k}"], row[f"end{k}"]
             # Independently: the sub-tokens of this sentence whose characters overlap the offsets.
             expected = [
                 t
                 for t, (a, b) in enumerate(encoded["offset_mapping"])
                 if sequence[t] == k - 1 and a < end and b > start
             ]
-            assert list(marked) == expected, (text, start, end)
-            jiant = jiant_start(text, start, end)
-            moved += jiant != start and all(encoded["offset_mapping"][t][0] > jiant for t in marked)
-    assert moved >= 15  # jiant's occurrence lies before the marked word, outside stilts' span
+            marked = list(range(feature[f"span{k}_start"], feature[f"span{k}_end"]))
+            assert marked == expected, (row[f"sentence{k}"], start, end)
+            moved += marked != list(range(*jiant_indices(tokenizer, row)[k - 1]))
+    assert moved >= 15  # these rows are where the two settings differ
 
 
 def test_wic_head_drops_each_token_state_before_pooling() -> None:
