@@ -44,3 +44,9 @@ def test_cosmosqa_baseline_drops_at_0_2_and_after_an_intermediate_task_at_0_1() 
     # The command line still overrides it.
     override = compose_cfg(["task@target=cosmosqa", "target.dropout=0.1"])
     assert TaskSpec.from_config(override.target, key="target").dropout == 0.1
+
+
+def test_a_selected_point_still_comes_first_for_the_baseline() -> None:
+    """stilts-select-hparams picks from sweep runs trained as baselines (no intermediate task)."""
+    cfg = compose_cfg(["task@target=cosmosqa", "+selected_hparams.cosmosqa.target.dropout=0.3"])
+    assert TaskSpec.from_config(cfg.target, key="target").dropout == 0.3
