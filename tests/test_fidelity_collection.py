@@ -32,6 +32,7 @@ from stilts.models.encoder import load_tokenizer
 from stilts.models.module import TransferModule
 from stilts.stage import transfer_module
 from stilts.tasks.datamodule import TaskDataModule
+from stilts.tasks.metrics_spans import SpanQAScore
 from stilts.tasks.spec import TaskSpec, known_tasks
 from tests.helpers import FIXTURES, compose_cfg
 
@@ -147,10 +148,8 @@ def test_span_qa_f1_and_em_through_the_modules_collection_equal_squad_v11(tmp_pa
 
 
 def test_the_issues_two_batch_example_keeps_f1_apart_from_em() -> None:
-    """The issue's reproduction, with both metrics fed the same answers: one exact match, then a
-    partial one (F1 0.5): EM 0.5, F1 0.75."""
-    from stilts.tasks.metrics_spans import SpanQAScore
-
+    """The issue's reproduction through the module's collection: a first batch with one exact match
+    (F1 = EM = 1), then a partial one; torchmetrics' merged groups reported F1 = EM = 0.5."""
     metrics = {"em": SpanQAScore(score="em"), "f1": SpanQAScore(score="f1")}
     # Two three-word passages, one sub-token per word; start 0, end 2 -> words 0-1 by jiant's rule.
     for metric in metrics.values():
