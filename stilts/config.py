@@ -68,16 +68,33 @@ def role_entry(task: DictConfig, slot: str) -> tuple[str, DictConfig | None]:
 def role_setting(name: str, *, _parent_: DictConfig, _root_: DictConfig) -> Any:
     """`${stilts_role:NAME}` in a task node: setting NAME (lr, dropout, batch_size) of the role the
     node's slot plays: from `selected_hparams.<task>.<role>` (written by stilts-select-hparams) when
-    it has one, else from the node's `hparams.<role>` (the paper chose them per task and role).
+    it has one, else from the node's `hparams.<role>` (the paper chose them per task and role), where
+    a target trained without an intermediate task takes the task's intermediate entry when it has one
+    (`baseline_entry`).
 
     None when the task has no setting for that role: `TaskSpec.from_config` then names the key and
     the fix (an error raised here would surface inside Hydra's run-dir set-up as a traceback).
     """
-    role, entry = role_entry(_parent_, str(_parent_._key()))
+    slot = str(_parent_._key())
+    role, entry = role_entry(_parent_, slot)
     selected = (_root_.get("selected_hparams") or {}).get(str(_parent_.get("name")), None) or {}
     if name in (selected.get(role) or {}):
         return selected[role][name]
+    entry = baseline_entry(_parent_, slot, _root_) or entry
     return None if entry is None else entry.get(name)
+
+
+def baseline_entry(task: DictConfig, slot: str, root: DictConfig) -> DictConfig | None:
+    """The task's `hparams.intermediate` when it trains in the target slot after `task@intermediate=none`
+    (the baseline), else None. jiant ran the baseline with `ez_first_target_exp`
+    (scripts/taskmaster_v1/transfer_analysis.sh:378-381), which reads INTERM_HPARAM / INTERM_BSIZE;
+    only Cosmos QA's entry differs from its target one there (point 6, dropout 0.2, against 7). A
+    selection of stilts-select-hparams comes first: its sweep trains exactly such baseline runs."""
+    intermediate = root.get("intermediate")
+    table = task.get("hparams") or {}
+    if slot != "target" or task.get("probing", False) or intermediate is None:
+        return None
+    return table.get("intermediate") if intermediate.get("name") == "none" else None
 
 
 def unique_names(*lists: str) -> str:

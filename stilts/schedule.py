@@ -3,7 +3,7 @@
 `schedule=jiant` (stilts/conf/schedule/jiant.yaml, the default) follows jiant v1's trainer
 (jiant/trainer.py, `SamplingMultiTaskTrainer.train` and `_check_stop`):
 
-- it validates only every `val_interval` training steps (trainer.py:646, `n_step % validation_interval`),
+- it validates only every `val_interval` training steps (trainer.py:654, `n_step % validation_interval`),
   across epoch boundaries (the batch stream repeats without end, trainer.py:331);
 - it checks the epoch limit only at a validation (trainer.py:1012-1024), so a run overshoots to the
   next validation after `max_epochs` epochs: with n batches an epoch it stops after

@@ -137,6 +137,8 @@ def test_special_tokens_and_segments_follow_each_architecture() -> None:
 def test_span_pairs_project_onto_their_characters(tmp_path, model: str) -> None:
     for task in ("wsc", "wic"):
         dm = datamodule(tmp_path, task, model)
+        if task == "wic":  # the offsets rule; WiC's default, jiant's marking: tests/test_fidelity_wic.py
+            dm.featurizer.marking = "offsets"
         raw = dm.read_split("val")
         features = dm.featurizer.encode(raw[:], dm.tokenizer, 128)
         second = list(raw["text_b"]) if task == "wic" else None

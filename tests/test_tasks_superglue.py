@@ -22,8 +22,14 @@ from stilts.tasks.spec import TaskSpec
 from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata, run_tiny_cell
 
 
-def datamodule(tmp_path: Path, task: str, data_dir: Path = FIXTURES, source: str = "local") -> TaskDataModule:
-    cfg = compose_cfg([f"task@target={task}", "model=tiny"])
+def datamodule(
+    tmp_path: Path,
+    task: str,
+    data_dir: Path = FIXTURES,
+    source: str = "local",
+    overrides: tuple[str, ...] = (),
+) -> TaskDataModule:
+    cfg = compose_cfg([f"task@target={task}", "model=tiny", *overrides])
     spec = TaskSpec.from_config(cfg.target, key="target")
     return TaskDataModule(spec, load_tokenizer(cfg.model), data_dir, tmp_path / "cache", source=source)
 
@@ -52,7 +58,8 @@ def words(text: str) -> str:
 # ----- readers and span projection ---------------------------------------------------------------
 @pytest.mark.parametrize("task", ["wsc", "wic"])
 def test_fixture_spans_project_onto_their_words(tmp_path, task: str) -> None:
-    dm = datamodule(tmp_path, task)
+    # The offsets rule; WiC's default, jiant's marking, is tested in tests/test_fidelity_wic.py.
+    dm = datamodule(tmp_path, task, overrides=("target.featurizer.marking=offsets",) if task == "wic" else ())
     raw = dm.read_split("val")
     assert set(raw["label"]) == {0, 1}
     for k in (1, 2):
@@ -94,7 +101,7 @@ def test_real_wic_spans_project_onto_the_right_subtokens(tmp_path) -> None:
     task_dir = tmp_path / "data" / "wic"
     task_dir.mkdir(parents=True)
     (task_dir / "val.jsonl").symlink_to(REALDATA / "wic" / "train.jsonl")
-    dm = datamodule(tmp_path, "wic", tmp_path / "data")
+    dm = datamodule(tmp_path, "wic", tmp_path / "data", overrides=("target.featurizer.marking=offsets",))
     raw = dm.read_split("val")
     assert len(raw) == 32 and sum(raw["label"]) == 17
     originals = [json.loads(line) for line in (REALDATA / "wic" / "train.jsonl").read_text().splitlines()]
@@ -186,7 +193,7 @@ def test_candidate_head_loss_skips_unlabeled() -> None:
         "idx": torch.tensor([0, 0, 1]),
         "candidate": torch.tensor([0, 1, 0]),
     }
-    logits = torch.tensor([0.0, 0.0, 50.0])
+    logits = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 50.0]])
     assert head.loss(logits, batch).item() == pytest.approx(0.6931, abs=1e-4)  # ln 2, the -1 row ignored
     assert head.predict(logits, batch)["preds"].tolist() == [0, 0, 1]
 

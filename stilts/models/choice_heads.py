@@ -64,7 +64,9 @@ class MarkedSpanHead(ClassificationHead):
     Args:
         hidden_size: encoder width.
         labels: the task's label names.
-        dropout: the grid dropout, on the pooled features.
+        dropout: the grid dropout, on every token state before pooling, as jiant applies it to the
+            encoder output (jiant/modules/sentence_encoder.py:135,154) ahead of the first-token and
+            span-mean pooling.
         num_spans: marked spans per example (WiC: 2).
     """
 
@@ -74,10 +76,11 @@ class MarkedSpanHead(ClassificationHead):
         self.out = nn.Linear(hidden_size * (1 + num_spans), len(labels))
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        hidden = self.dropout(hidden)
         parts = [hidden[:, 0]]
         for k in range(1, self.num_spans + 1):
             parts.append(mean_pool_span(hidden, batch[f"span{k}_start"], batch[f"span{k}_end"]))
-        return self.out(self.dropout(torch.cat(parts, dim=-1)))
+        return self.out(torch.cat(parts, dim=-1))
 
 
 class SpanClassifierHead(ClassificationHead):
@@ -93,7 +96,7 @@ class SpanClassifierHead(ClassificationHead):
     Args:
         hidden_size: encoder width.
         labels: the task's label names.
-        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:133,154).
+        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:135,154).
         num_spans: marked spans per example (WSC: 2).
         proj_dim: jiant's `classifier_hid_dim` (defaults.conf:356, 512; base_roberta.conf keeps it),
             the width of each span's projection (span_modules.py:55).
@@ -129,12 +132,14 @@ class GroupedBinaryHead(ClassificationHead):
 
 
 class CandidateScoringHead(Head):
-    """ReCoRD: one logit per (query, candidate entity) sequence from its first-token state.
+    """ReCoRD: two logits (not / is a gold answer) per (query, candidate entity) sequence from its
+    first-token state, as jiant v1 builds its ReCoRD classifier, `Classifier(d, 2)` (`log_reg`, one
+    linear layer; jiant/models.py:798), trained with softmax cross-entropy (jiant/models.py:1298).
 
-    Trained with binary cross-entropy (is the candidate a gold answer?), as jiant v1 trains one
-    instance per candidate. The argmax over a query's candidates (rows sharing `idx`, told apart by
-    `candidate`) is taken by the metric, which sees every candidate of a query however the batches
-    split them.
+    A candidate's score is its softmax probability of class 1, which jiant ranks a query's candidates
+    by (jiant/tasks/qa.py:389; float32, so saturated probabilities tie as there). The argmax over a
+    query's candidates (rows sharing `idx`, told apart by `candidate`) is taken by the metric, which
+    sees every candidate of a query however the batches split them.
 
     Args:
         hidden_size: encoder width.
@@ -145,19 +150,19 @@ class CandidateScoringHead(Head):
     def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.score = nn.Linear(hidden_size, 1)
+        self.score = nn.Linear(hidden_size, 2)
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return self.score(self.dropout(hidden[:, 0])).squeeze(-1)
+        return self.score(self.dropout(hidden[:, 0]))
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         label = batch["label"]
         known = label >= 0
-        return F.binary_cross_entropy_with_logits(logits.float()[known], label[known].float())
+        return F.cross_entropy(logits.float()[known], label[known])
 
     def _outputs(self, scores: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         return {
-            "preds": (scores > 0).long(),
+            "preds": (scores > 0.5).long(),
             "target": batch["label"],
             "scores": scores.float(),
             "candidate": batch["candidate"],
@@ -165,10 +170,8 @@ class CandidateScoringHead(Head):
         }
 
     def predict(self, logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        return self._outputs(logits.detach(), batch)
+        return self._outputs(torch.softmax(logits.detach().float(), dim=-1)[:, 1], batch)
 
     def baseline_predict(self, batch: Batch, majority_label: int) -> dict[str, torch.Tensor]:
         # Equal scores: the argmax picks each query's first candidate (the first entity in the passage).
-        return self._outputs(
-            torch.full_like(batch["label"], 2 * majority_label - 1, dtype=torch.float), batch
-        )
+        return self._outputs(torch.full_like(batch["label"], majority_label, dtype=torch.float), batch)

@@ -30,7 +30,7 @@ DROPOUT_ATTRIBUTES = (
 # - head: only on the encoder output, before the head; the encoder keeps its own dropout (0.1 for
 #   RoBERTa). The paper's: jiant v1 loads RoBERTa with its pretrained config
 #   (jiant/pytorch_transformers_interface/modules.py:319) and applies `dropout` to the encoder's
-#   output (jiant/modules/sentence_encoder.py:133, 154).
+#   output (jiant/modules/sentence_encoder.py:135, 154).
 # - every_layer: also every layer's hidden and attention dropout (stilts' earlier behaviour).
 DROPOUT_PLACEMENTS = ("head", "every_layer")
 # Architectures whose position ids start after the padding index (RoBERTa: 514 positions, 512 usable).

@@ -56,7 +56,13 @@ class TransferModule(L.LightningModule):
         super().__init__()
         self.encoder = encoder
         self.head = head
-        self.val_metrics = MetricCollection(dict(metrics), prefix="val/")
+        # compute_groups=False: no metric shares state with another. torchmetrics' default merges
+        # metrics whose states are equal after the first update, which is safe only for states of raw
+        # inputs (e.g. ReCoRD's per-candidate scores, edge probing's confusion counts); SpanQAScore f1
+        # and em keep already-scored totals under the same names, so a first batch with F1 = EM made F1
+        # report EM for the rest of the validation (issue 24). Updating each metric on its own costs
+        # little next to the forward pass.
+        self.val_metrics = MetricCollection(dict(metrics), prefix="val/", compute_groups=False)
         self.baseline_metrics = self.val_metrics.clone(prefix="baseline/")
         self.main_metric = tuple(main_metric)
         self.lr = lr

@@ -58,7 +58,7 @@ class EdgeProbingHead(Head):
     Args:
         hidden_size: encoder width.
         labels: the task's labels.
-        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:133,154).
+        dropout: the grid dropout, on the encoder output (jiant/modules/sentence_encoder.py:135,154).
         num_spans: 1 (span1 only) or 2 (span1 and span2, pooled with separate parameters).
         proj_dim: jiant's `classifier_hid_dim` (256 for edges-tmpl): the width of the projected token
             states the spans are pooled from (edge_probing.py:71) and of the MLP's hidden layer.

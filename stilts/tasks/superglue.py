@@ -37,6 +37,7 @@ from stilts.errors import DataFormatError
 from stilts.tasks.featurizers import Batch, Featurizer
 from stilts.tasks.hub import HubReader
 from stilts.tasks.readers import LocalReader, Record, json_objects
+from stilts.tasks.span_marking import jiant_token_span, project_span
 from stilts.tasks.values import LabelMap, field
 
 log = logging.getLogger(__name__)
@@ -256,19 +257,6 @@ class WicHubReader(SpanHubReader):
         return wic_record(row)
 
 
-def project_span(
-    offsets: Sequence[tuple[int, int]], segments: Sequence[int | None], segment: int, start: int, end: int
-) -> tuple[int, int] | None:
-    """Sub-tokens `[first, last + 1)` of `segment` overlapping characters `[start, end)`, or None when
-    truncation removed them all."""
-    hits = [
-        t
-        for t, ((a, b), seg) in enumerate(zip(offsets, segments, strict=True))
-        if seg == segment and b > a and a < end and b > start
-    ]
-    return (hits[0], hits[-1] + 1) if hits else None
-
-
 class SpanPairFeaturizer(Featurizer):
     """One sequence (WSC) or a pair (WiC) with `num_spans` character spans -> token spans.
 
@@ -278,13 +266,19 @@ class SpanPairFeaturizer(Featurizer):
     Args:
         pair: whether `text_b` is a second segment.
         num_spans: spans per example.
+        marking: `offsets` (sub-tokens overlapping each span's characters) or `jiant` (WiC's paper rule,
+            `stilts.tasks.span_marking`; docs/fidelity.md measures the difference).
     """
 
     version: ClassVar[int] = 1
+    MARKINGS: ClassVar[tuple[str, ...]] = ("offsets", "jiant")
 
-    def __init__(self, pair: bool = True, num_spans: int = 2) -> None:
+    def __init__(self, pair: bool = True, num_spans: int = 2, marking: str = "offsets") -> None:
+        if marking not in self.MARKINGS:
+            raise ValueError(f"featurizer.marking must be one of {', '.join(self.MARKINGS)}, got {marking!r}")
         self.pair = pair
         self.num_spans = num_spans
+        self.marking = marking
 
     def _encode(
         self, batch: Batch, tokenizer: PreTrainedTokenizerBase, max_length: int
@@ -297,13 +291,16 @@ class SpanPairFeaturizer(Featurizer):
         for k in range(1, self.num_spans + 1):
             starts, ends = [], []
             for i, example_offsets in enumerate(offsets):
-                span = project_span(
-                    example_offsets,
-                    encoded.sequence_ids(i),
-                    batch[f"span{k}_segment"][i],
-                    batch[f"span{k}_char_start"][i],
-                    batch[f"span{k}_char_end"][i],
+                segment, start, end = (
+                    batch[f"span{k}_{key}"][i] for key in ("segment", "char_start", "char_end")
                 )
+                if self.marking == "jiant":
+                    text = (batch["text_a"] if segment == 0 else batch["text_b"])[i]
+                    span = jiant_token_span(
+                        tokenizer, encoded.sequence_ids(i), text, segment, start, end, max_length
+                    )
+                else:
+                    span = project_span(example_offsets, encoded.sequence_ids(i), segment, start, end)
                 if span is None:
                     lost[i] += 1
                     span = (0, 1)
