@@ -40,20 +40,14 @@ RESULT = "result.json"
 SCHEMA_VERSION = 3
 LEGACY_RANGE = (-1.0, 1.0)  # the `main` range of records without `main_range` (schema < 3)
 TOLERANCE = 1e-6
-# The value range of a metric class, matched on the suffix of its name or of a base class's name
-# (torchmetrics' own `plot_lower_bound` is a plotting hint: 0 for Matthews' correlation, which is
-# negative below chance). Metrics matching none of these (e.g. MeanMetric) have no known range.
-SCORE_RANGES = (
-    ("CorrCoef", (-1.0, 1.0)),  # Matthews, Pearson, Spearman, Kendall, concordance
-    ("Accuracy", (0.0, 1.0)),  # torchmetrics' accuracies and stilts.tasks.metrics_spans.TokenAccuracy
-    ("F1Score", (0.0, 1.0)),  # incl. stilts.tasks.metrics_classification.MacroF1AllClasses
-    ("FBetaScore", (0.0, 1.0)),
-    ("Precision", (0.0, 1.0)),
-    ("Recall", (0.0, 1.0)),
-    ("ExactMatch", (0.0, 1.0)),  # incl. stilts.tasks.metrics_superglue.GroupExactMatch
-    ("RecordScore", (0.0, 1.0)),  # ReCoRD's max-over-answers F1 / EM
-    ("SpanQAScore", (0.0, 1.0)),  # SQuAD F1 / EM
-)
+# The value range of a metric class, matched on the suffix of its name or of a base class's name:
+# correlations (Matthews, Pearson, Spearman, Kendall) in [-1, 1]; accuracies, F1, precision, recall and
+# exact match (torchmetrics' and stilts.tasks.metrics_*'s: TokenAccuracy, MacroF1AllClasses,
+# GroupExactMatch, ReCoRD's and SQuAD's scores) in [0, 1]. torchmetrics' `plot_lower_bound` is only a
+# plotting hint (0 for Matthews' correlation, negative below chance). Other metrics (MeanMetric...)
+# have no known range.
+SHARES = "Accuracy F1Score FBetaScore Precision Recall ExactMatch RecordScore SpanQAScore".split()
+SCORE_RANGES = {"CorrCoef": (-1.0, 1.0), **dict.fromkeys(SHARES, (0.0, 1.0))}
 
 
 class RecordError(StiltsError):
@@ -173,6 +167,8 @@ class CellResult:
             raise RecordError(f"{where}: finished result record lacks key(s) {missing}")
         if self.main is None or not math.isfinite(self.main):
             raise RecordError(f"{where}: finished result record has no finite 'main' score ({self.main})")
+        if self.main_range is not None and len(self.main_range) != 2:
+            raise RecordError(f"{where}: `main_range` is {self.main_range}; expected [low, high]")
         low, high = self.score_range()
         below = low is not None and self.main < low - TOLERANCE
         if below or (high is not None and self.main > high + TOLERANCE):
@@ -191,8 +187,7 @@ class CellResult:
     def score_range(self) -> tuple[float | None, float | None]:
         """The range `main` must lie in: `main_range` where recorded, else [-1, 1] (schema < 3)."""
         if self.main_range is not None:
-            low, high = self.main_range
-            return low, high
+            return self.main_range[0], self.main_range[1]
         if self.schema >= 3:  # written with a metric of unknown range: only finiteness is checked
             return None, None
         return LEGACY_RANGE
@@ -272,7 +267,7 @@ def finished_result(run_dir: Path, digest: str) -> CellResult | None:
 def metric_range(metric: object) -> tuple[float, float] | None:
     """The range of a metric's value (see SCORE_RANGES), or None when it is not known."""
     for cls in type(metric).__mro__:
-        for suffix, bounds in SCORE_RANGES:
+        for suffix, bounds in SCORE_RANGES.items():
             if cls.__name__.endswith(suffix):
                 return bounds
     return None
