@@ -301,7 +301,7 @@ def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> Cell
         cell_digest=safe(lambda: "config-" + short_hash(config_material(cfg)), str),
         intermediate=safe(lambda: cfg.intermediate.name, str),
         task=safe(lambda: cfg.target.name, str),
-        restart=safe(lambda: cfg.restart, int),
+        restart=safe(lambda: cfg.restart if cfg.restart >= 0 else None, int),
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         error=f"{type(error).__name__}: {error}",
         traceback="".join(traceback.format_exception(error))[-5000:],
@@ -309,6 +309,6 @@ def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> Cell
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         result.write(run_dir)
-    except OSError as err:
-        log.error("cannot record the failure in %s (%s)", run_dir / RESULT, err.strerror or err)
+    except (OSError, StiltsError) as err:  # StorageError: a full disk, a read-only run dir
+        log.error("cannot record the failure in %s: %s", run_dir / RESULT, err)
     return result

@@ -4,6 +4,7 @@ read-only encoder cache serves the entries it holds, saying so only when it woul
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import subprocess
@@ -18,6 +19,7 @@ import stilts.runs
 from stilts.cache import CacheReadOnlyError, EncoderCache
 from stilts.errors import ConfigError, StorageError
 from stilts.pipeline import run_cell
+from stilts.result import record_failure
 from stilts.runs import write_atomic
 from tests.helpers import REPO, cli, compose_cfg, offline_env, run_tiny_cell, tiny_overrides
 
@@ -38,6 +40,7 @@ def train_cli(tmp_path: Path, *overrides: str, multirun: bool = False) -> str:
 
 def test_a_sweep_name_that_leaves_the_output_folder_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "out"
+    out.mkdir(parents=True)
     output = train_cli(tmp_path, f"paths.output_dir={out}", "sweep_name=../../..", multirun=True)
     assert "`sweep_name` is '../../..', which is not a plain folder name" in output
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["b"]  # nothing was written beside out/
@@ -81,7 +84,9 @@ def test_a_full_disk_while_the_intermediate_encoder_is_written_names_the_path(tm
     assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == []  # nothing half-published
 
 
-def test_a_full_disk_while_a_record_is_written_names_the_path(tmp_path, monkeypatch) -> None:
+def test_a_full_disk_while_a_record_is_written_names_the_path(tmp_path, monkeypatch, caplog) -> None:
+    cfg = compose_cfg([*tiny_overrides(tmp_path), "task@target=rte"])
+
     def full_disk(self: Path, *args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
@@ -89,6 +94,11 @@ def test_a_full_disk_while_a_record_is_written_names_the_path(tmp_path, monkeypa
     with pytest.raises(StorageError, match=r"cannot write .*summary.json \(No space left on device\)"):
         write_atomic(tmp_path / "summary.json", "{}")
     assert list(tmp_path.iterdir()) == []
+    # A failure that cannot even be recorded is logged with the path; the sweep goes on.
+    with caplog.at_level(logging.ERROR):
+        record_failure(tmp_path / "cell", cfg, RuntimeError("boom"))
+    assert f"cannot record the failure in {tmp_path / 'cell' / 'result.json'}" in caplog.text
+    assert "No space left on device" in caplog.text
 
 
 def make_read_only(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
