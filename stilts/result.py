@@ -1,8 +1,6 @@
-"""The result record of a cell: the one writer and the one reader of `result.json`.
-
-`CellResult` is written once per cell, `finished` (by stilts.pipeline) or `failed` (by
-`record_failure`), and read back, validated, by everything that looks at results: the relaunch check
-(`finished_result`), `stilts-plan`, the sweep summary, the analysis and the ranking.
+"""The result record of a cell: the one writer and the one reader of `result.json`. `CellResult` is
+written once per cell, `finished` (stilts.pipeline) or `failed` (`record_failure`), and read back,
+validated, by the relaunch check, `stilts-plan`, the sweep summary, the analysis and the ranking.
 
 Schema versions (the `schema` key): 3 is written now (adds `main_range`); 2 (cell identity and
 digest) and 1 (the first written) are read as they are; a record without `schema` (hand-made, or
@@ -40,12 +38,10 @@ RESULT = "result.json"
 SCHEMA_VERSION = 3
 LEGACY_RANGE = (-1.0, 1.0)  # the `main` range of records without `main_range` (schema < 3)
 TOLERANCE = 1e-6
-# The value range of a metric class, matched on the suffix of its name or of a base class's name:
-# correlations (Matthews, Pearson, Spearman, Kendall) in [-1, 1]; accuracies, F1, precision, recall and
-# exact match (torchmetrics' and stilts.tasks.metrics_*'s: TokenAccuracy, MacroF1AllClasses,
-# GroupExactMatch, ReCoRD's and SQuAD's scores) in [0, 1]. torchmetrics' `plot_lower_bound` is only a
-# plotting hint (0 for Matthews' correlation, negative below chance). Other metrics (MeanMetric...)
-# have no known range.
+# A metric class's value range, matched on the suffix of its or a base class's name: correlations
+# (Matthews, Pearson, Spearman...) in [-1, 1]; accuracy, F1, precision, recall, exact match (also
+# stilts.tasks.metrics_*'s) in [0, 1]; others (MeanMetric...) unknown. torchmetrics' plot bounds are
+# only hints (0 for Matthews' correlation, which is negative below chance).
 SHARES = "Accuracy F1Score FBetaScore Precision Recall ExactMatch RecordScore SpanQAScore".split()
 SCORE_RANGES = {"CorrCoef": (-1.0, 1.0), **dict.fromkeys(SHARES, (0.0, 1.0))}
 
@@ -143,16 +139,12 @@ class CellResult:
                 f"{where}: written by a newer stilts (schema {version}); this one reads schema "
                 f"<= {SCHEMA_VERSION}: upgrade stilts to read it"
             )
-        values: dict[str, Any] = {"schema": version, "status": data.get("status", "finished")}
+        values: dict[str, Any] = {"status": "finished", "intermediate": None, "task": None, "restart": None}
         hints = typing.get_type_hints(cls)
         for spec in fields(cls):
-            if spec.name in data and spec.name not in values:
+            if spec.name in data and spec.name != "schema":
                 values[spec.name] = _typed(data[spec.name], hints[spec.name], where, spec.name)
-        if values["status"] not in ("finished", "failed"):
-            raise RecordError(f"{where}: `status` is {values['status']!r}; expected 'finished' or 'failed'")
-        for key in ("intermediate", "task", "restart"):
-            values.setdefault(key, None)
-        record = cls(**values)
+        record = cls(**values, schema=version)
         record.check(where)
         return record
 
@@ -169,9 +161,11 @@ class CellResult:
             raise RecordError(f"{where}: finished result record has no finite 'main' score ({self.main})")
         if self.main_range is not None and len(self.main_range) != 2:
             raise RecordError(f"{where}: `main_range` is {self.main_range}; expected [low, high]")
-        low, high = self.score_range()
-        below = low is not None and self.main < low - TOLERANCE
-        if below or (high is not None and self.main > high + TOLERANCE):
+        # Before schema 3 no record held `main_range`; every metric stilts had then lay in [-1, 1].
+        low, high = self.main_range or (LEGACY_RANGE if self.schema < 3 else (None, None))
+        if (low is not None and self.main < low - TOLERANCE) or (
+            high is not None and self.main > high + TOLERANCE
+        ):
             raise RecordError(
                 f"{where}: `main` is {self.main}, outside its metric's range [{low}, {high}] "
                 "(scores are fractions, not percent)"
@@ -183,14 +177,6 @@ class CellResult:
                 raise RecordError(
                     f"{where}: `main` is {self.main}, but its metrics {self.main_metric} give {mean:.6g}"
                 )
-
-    def score_range(self) -> tuple[float | None, float | None]:
-        """The range `main` must lie in: `main_range` where recorded, else [-1, 1] (schema < 3)."""
-        if self.main_range is not None:
-            return self.main_range[0], self.main_range[1]
-        if self.schema >= 3:  # written with a metric of unknown range: only finiteness is checked
-            return None, None
-        return LEGACY_RANGE
 
 
 def _is(value: Any, kind: type) -> bool:
