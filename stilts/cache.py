@@ -5,6 +5,11 @@ An entry is a folder `<root>/<key>/` holding `encoder.safetensors` (encoder weig
 most once: concurrent jobs wait on a file lock, and the entry is published by an atomic rename of a
 temporary folder, so a crashed job leaves no half-written entry behind (its temporary folder is
 removed by the next job that takes the lock).
+
+A read-only cache (e.g. a shared one on a cluster, `<paths.cache_dir>/intermediate` made read-only
+or linked to a read-only folder) serves the sound entries it holds without writing anything (no
+lock is taken for a hit). Only when it would have to write (an entry to train, a damaged entry to
+move aside) does it say so, with a CacheReadOnlyError naming the folder.
 """
 
 from __future__ import annotations
@@ -25,13 +30,17 @@ from typing import Any
 
 from filelock import FileLock
 
-from stilts.errors import ConfigError
+from stilts.errors import ConfigError, StiltsError
 
 log = logging.getLogger(__name__)
 WEIGHTS = "encoder.safetensors"
 META = "meta.json"
 DAMAGED = ".damaged"
 RANK_ZERO_WAIT_S = 1800  # how long other DDP ranks wait for rank zero to publish an entry
+
+
+class CacheReadOnlyError(StiltsError):
+    """The cache would have to write (train or heal an entry) but its folder is read-only."""
 
 
 def cache_key(material: dict[str, Any]) -> str:
@@ -92,6 +101,8 @@ class EncoderCache:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        if self.root.is_dir():  # an existing cache may be read-only: it is only read until a write is due
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -99,6 +110,14 @@ class EncoderCache:
                 f"cannot create the encoder cache folder {self.root} ({err.strerror}); "
                 "set `paths.cache_dir` to a writable folder"
             ) from err
+
+    def _writable(self, what: str) -> None:
+        """Raise CacheReadOnlyError, saying `what` needs writing, when the cache folder is read-only."""
+        if not os.access(self.root, os.W_OK):
+            raise CacheReadOnlyError(
+                f"the encoder cache {self.root} is read-only, and {what}; train it where the cache is "
+                "writable (or point `paths.cache_dir` at a writable folder), then relaunch"
+            )
 
     def _published(self, key: str) -> CacheEntry | None:
         """The sound entry of `key`, or None. An entry that is incomplete (no metadata or weights),
@@ -110,6 +129,7 @@ class EncoderCache:
         problem = entry_problem(entry)
         if problem is None:
             return CacheEntry(entry, False, json.loads((entry / META).read_text()))
+        self._writable(f"its entry {entry} is damaged ({problem}) and would have to be moved aside")
         damaged = self.root / DAMAGED / f"{key}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         damaged.parent.mkdir(exist_ok=True)
         os.replace(entry, damaged)
@@ -131,6 +151,7 @@ class EncoderCache:
         if found is not None:
             log.info("intermediate encoder cache hit: %s", found.path)
             return found
+        self._writable(f"it holds no entry {key} for this intermediate training")
         if not publish:
             return self._train_with_rank_zero(key, train)
         with FileLock(str(self.root / f"{key}.lock")):

@@ -29,3 +29,7 @@ class ConfigError(StiltsError):
 
 class CheckpointError(StiltsError):
     """A checkpoint or cached encoder is damaged, incomplete or unsafe to load; the message names it."""
+
+
+class StorageError(StiltsError):
+    """A file cannot be written (a full disk, a read-only folder); the message names the path."""

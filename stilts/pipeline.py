@@ -13,13 +13,12 @@ import logging
 import shutil
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
-from safetensors.torch import save_file
 
 import stilts
 from stilts.cache import EncoderCache, cache_key
@@ -37,7 +36,8 @@ from stilts.identity import (
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
 from stilts.models.mlm_head import MaskedLMHead
-from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
+from stilts.result import CellResult, StageHparams, finished_result, main_range
+from stilts.runs import LOCK, check_folder_name, check_writable, prepare_run_dir, save_tensors, write_atomic
 from stilts.schedule import schedule_style
 from stilts.stage import StageOutcome, make_datamodule, stage_optim, train_stage
 from stilts.tasks.datamodule import TaskDataModule
@@ -88,9 +88,9 @@ def intermediate_encoder(
         )
         meta: dict[str, Any] = {}
         try:
-            save_file(
+            save_tensors(
                 {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()},
-                str(folder / "encoder.safetensors"),
+                folder / "encoder.safetensors",
             )
             meta = {
                 "scores": outcome.scores,
@@ -119,46 +119,46 @@ def intermediate_encoder(
 
 def build_result(
     cfg: DictConfig, spec: TaskSpec, seed: int, source: dict[str, Any], out: StageOutcome
-) -> dict:
+) -> CellResult:
     degenerate = out.majority_baseline is not None and out.main <= out.majority_baseline + 1e-9
-    return {
-        "schema": 2,
-        "stilts_version": stilts.__version__,
-        "status": "finished",
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "cell": cfg.cell_name,
-        "intermediate": cfg.intermediate.name,
-        "control": control_name(cfg) if cfg.intermediate.name != NO_TASK else "none",
-        "task": spec.name,
-        "role": spec.role,
-        "family": spec.cfg.get("family"),
-        "restart": int(cfg.restart),
-        "seed": seed,
-        "model": cfg.model.name,
-        "hparams": {
-            "lr": spec.lr,
-            "dropout": spec.dropout,
-            "batch_size": spec.batch_size,
-            "max_epochs": spec.max_epochs,
-            "val_interval": spec.val_interval,
-            "max_vals": spec.max_vals,
-            "max_length": int(cfg.model.max_length),
-        },
-        "schedule": schedule_style(cfg),
-        "main_metric": list(spec.main_metric),
-        "main": out.main,
-        "metrics": out.scores,
-        "majority_baseline": out.majority_baseline,
-        "degenerate": bool(degenerate),
-        "nan_loss": bool(out.extra.get("nan_loss", False)),
-        "steps": out.steps,
-        "epochs": out.epochs,
-        "validations": out.validations,
-        "train_examples": out.train_examples,
-        "val_examples": out.val_examples,
-        "wall_time_s": round(out.wall_time_s, 3),
-        "encoder_source": source,
-    }
+    return CellResult(
+        status="finished",
+        stilts_version=stilts.__version__,
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        cell=cfg.cell_name,
+        intermediate=cfg.intermediate.name,
+        control=control_name(cfg) if cfg.intermediate.name != NO_TASK else "none",
+        task=spec.name,
+        role=spec.role,
+        family=spec.cfg.get("family"),
+        restart=int(cfg.restart),
+        seed=seed,
+        model=cfg.model.name,
+        hparams=StageHparams(
+            lr=spec.lr,
+            dropout=spec.dropout,
+            batch_size=spec.batch_size,
+            max_epochs=spec.max_epochs,
+            val_interval=spec.val_interval,
+            max_vals=spec.max_vals,
+            max_length=int(cfg.model.max_length),
+        ),
+        schedule=schedule_style(cfg),
+        main_metric=list(spec.main_metric),
+        main=out.main,
+        main_range=main_range(out.module.val_metrics, spec.main_metric),
+        metrics=out.scores,
+        majority_baseline=out.majority_baseline,
+        degenerate=bool(degenerate),
+        nan_loss=bool(out.extra.get("nan_loss", False)),
+        steps=out.steps,
+        epochs=out.epochs,
+        validations=out.validations,
+        train_examples=out.train_examples,
+        val_examples=out.val_examples,
+        wall_time_s=round(out.wall_time_s, 3),
+        encoder_source=source,
+    )
 
 
 def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
@@ -169,6 +169,8 @@ def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     finds it finished.
     """
     run_dir = Path(run_dir)
+    for slot in ("intermediate", "target"):  # task names become folder names (run dirs, data folders)
+        check_folder_name(cfg[slot].get("name"), f"{slot}.name")
     check_config(cfg)
     check_writable(Path(cfg.paths.cache_dir), "paths.cache_dir")
     check_writable(run_dir, "paths.output_dir")
@@ -212,7 +214,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         log.info(
             "cell %s already finished (%s); skipping it (force=true reruns it)", cell.identity.name, run_dir
         )
-        return {**done, "skipped": True}
+        return {**done.to_dict(), "skipped": True}
     if is_rank_zero():
         prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
     if cell.intermediate is None:
@@ -238,7 +240,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome, forgetting)
     finally:
         outcome.close_logger(status="failed")  # a no-op when _finish closed it after writing the result
-    return result
+    return result.to_dict()
 
 
 def _finish(
@@ -250,31 +252,31 @@ def _finish(
     source: dict[str, Any],
     outcome: StageOutcome,
     forgetting: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> CellResult:
     """Write the cell's result, predictions and (optionally) encoder; close the stage's logger."""
-    result = build_result(cfg, target, seed, source, outcome)
-    if forgetting is not None:
-        result["forgetting"] = forgetting
-    result["cell"] = identity.name
-    result["cell_digest"] = identity.digest
-    result["identity"] = identity.record()
-    if cfg.intermediate.name != NO_TASK and cfg.intermediate.get("train_size") is not None:
-        result["intermediate_train_size"] = int(cfg.intermediate.train_size)
-    result["wandb_run"] = outcome.close_logger({"result": result})
+    size = cfg.intermediate.get("train_size") if cfg.intermediate.name != NO_TASK else None
+    result = replace(
+        build_result(cfg, target, seed, source, outcome),
+        forgetting=forgetting,
+        cell=identity.name,
+        cell_digest=identity.digest,
+        identity=identity.record(),
+        intermediate_train_size=None if size is None else int(size),
+    )
+    result = replace(result, wandb_run=outcome.close_logger({"result": result.to_dict()}))
     if not is_rank_zero():  # results and predictions are written once, by rank zero
         return result
     lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
     write_atomic(run_dir / PREDICTIONS, lines)
     if cfg.get("save_encoder"):
         weights = {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()}
-        save_file(weights, str(run_dir / ".encoder.safetensors.tmp"))
-        (run_dir / ".encoder.safetensors.tmp").replace(run_dir / "encoder.safetensors")
+        save_tensors(weights, run_dir / "encoder.safetensors")
         _save_mlm_head(outcome.module.head, run_dir)
-    write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True))
+    path = result.write(run_dir)
     if cfg.get("keep_checkpoints") is False:
         for stage in ("intermediate", target.role):
             shutil.rmtree(run_dir / stage / "checkpoints", ignore_errors=True)
-    log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result["main"], run_dir / RESULT)
+    log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result.main, path)
     return result
 
 
@@ -285,5 +287,4 @@ def _save_mlm_head(head: Any, run_dir: Path) -> None:
     if not isinstance(head, MaskedLMHead):
         return
     own = {k: v.contiguous() for k, v in head.state_dict().items() if not k.startswith("embeddings.")}
-    save_file(own, str(run_dir / f".{MLM_HEAD}.tmp"))
-    (run_dir / f".{MLM_HEAD}.tmp").replace(run_dir / MLM_HEAD)
+    save_tensors(own, run_dir / MLM_HEAD)

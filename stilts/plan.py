@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.errors import ConfigError, StiltsError
-from stilts.runs import RESULT, finished_result, read_record
+from stilts.result import RESULT, RecordError, read_result
 
 log = logging.getLogger("stilts")
 # Overrides that decide which intermediate encoder a cell needs (besides the model, fixed per sweep),
@@ -94,17 +94,20 @@ def job_status(overrides: list[str]) -> Job:
         stages = stage_settings(_plain(cfg))
     except StiltsError as err:
         return Job(job, "invalid", run_dir, str(err))
-    result = read_record(run_dir / RESULT)
+    try:
+        result = read_result(run_dir / RESULT)
+    except RecordError as err:
+        return Job(job, "to run", run_dir, f"{err}; it will be rerun", stages)
     if result is None:
         return Job(job, "to run", run_dir, stages=stages)
     try:
         identity = prepare_cell(_plain(cfg), _tokenizer(OmegaConf.to_yaml(cfg.model, resolve=True))).identity
     except StiltsError as err:
         return Job(job, "to run", run_dir, f"cannot be checked: {err}")
-    if finished_result(run_dir, identity.digest) is not None:
+    if result.finishes(identity.digest):
         return Job(job, "finished", run_dir, stages=stages)
-    if result.get("status") == "failed":
-        return Job(job, "failed", run_dir, str(result.get("error")), stages)
+    if result.status == "failed":
+        return Job(job, "failed", run_dir, str(result.error), stages)
     return Job(job, "to run", run_dir, "its result is of other data or settings; it will be rerun", stages)
 
 

@@ -4,7 +4,8 @@ A cell's run dir is named by its identity (`stilts.identity.cell_name`), so a re
 its earlier work there. `cell.json` holds the digest of the cell that owns the dir: a `result.json`
 of the same digest means the cell is done, and its checkpoints are resumed; a run of another digest
 (changed data) or one a user reruns with `force=true` is superseded: moved, never deleted, to
-`<sweep dir>/.superseded/`, out of the folders the analysis reads.
+`<sweep dir>/.superseded/`, out of the folders the analysis reads. The result record itself is
+written and read by stilts.result.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ import json
 import logging
 import os
 import time
-import traceback
 import uuid
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import save_file
 
 import stilts
-from stilts.errors import ConfigError
-from stilts.identity import CellIdentity, config_material, short_hash
+from stilts.errors import ConfigError, StorageError
+from stilts.identity import CellIdentity
 
 log = logging.getLogger(__name__)
-RESULT = "result.json"
 CELL = "cell.json"
 LOCK = ".cell.lock"
 SUPERSEDED = ".superseded"
@@ -42,8 +43,30 @@ def kept_in_place(path: Path) -> bool:
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(cannot_write(path, err)) from err
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Write a safetensors file atomically, as `write_atomic` does; a full disk or a read-only folder
+    ends in a StorageError naming the path (safetensors raises its own error for both)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp))
+        os.replace(tmp, path)
+    except (OSError, SafetensorError) as err:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(cannot_write(path, err)) from err
+
+
+def cannot_write(path: Path, err: Exception) -> str:
+    """The message of a failed write: the path, the system's reason and what to do."""
+    reason = getattr(err, "strerror", None) or str(err)
+    return f"cannot write {path} ({reason}): free disk space or make the folder writable, then relaunch"
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
@@ -53,14 +76,6 @@ def read_record(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
-
-
-def finished_result(run_dir: Path, digest: str) -> dict[str, Any] | None:
-    """The result of an earlier launch of this very cell (same digest), if it finished."""
-    result = read_record(run_dir / RESULT)
-    if result and result.get("status") == "finished" and result.get("cell_digest") == digest:
-        return result
-    return None
 
 
 def supersede(run_dir: Path, reason: str) -> Path | None:
@@ -112,29 +127,14 @@ def check_writable(folder: Path, key: str) -> None:
         ) from err
 
 
-def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> dict[str, Any]:
-    """Write a `failed` result.json naming the error, so the sweep can go on and report it. Never
-    raises on a bad config: the fields it cannot read are left out."""
-
-    def safe(read: Any) -> Any:
-        try:
-            return read()
-        except Exception:  # noqa: BLE001 - a record of the failure matters more than each field
-            return None
-
-    result = {
-        "schema": 2,
-        "stilts_version": stilts.__version__,
-        "status": "failed",
-        "cell": safe(lambda: cfg.cell_name),
-        "cell_digest": safe(lambda: "config-" + short_hash(config_material(cfg))),
-        "intermediate": safe(lambda: cfg.intermediate.name),
-        "task": safe(lambda: cfg.target.name),
-        "restart": safe(lambda: cfg.restart),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "error": f"{type(error).__name__}: {error}",
-        "traceback": "".join(traceback.format_exception(error))[-5000:],
-    }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(run_dir / RESULT, json.dumps(result, indent=2, sort_keys=True, default=str))
-    return result
+def check_folder_name(name: Any, key: str) -> None:
+    """Make sure `name` (the value of config key `key`, e.g. `sweep_name`) names one folder inside its
+    parent: no path separator and no `.` or `..`, so it cannot lead outside the output folder."""
+    if name is None:
+        return
+    text = str(name)
+    if not text.strip() or text in (".", "..") or "/" in text or "\\" in text or "\0" in text:
+        raise ConfigError(
+            f"`{key}` is {text!r}, which is not a plain folder name (it would lead outside its folder); "
+            "use a name without '/', '\\' or '..' such as `my_sweep`"
+        )

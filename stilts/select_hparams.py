@@ -14,7 +14,6 @@ them win over the task yamls' own `hparams`. The task yamls are never edited.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -25,6 +24,7 @@ from statistics import mean
 from omegaconf import OmegaConf
 
 from stilts.config import CONF_DIR
+from stilts.result import RESULT, RecordError, read_result
 
 log = logging.getLogger("stilts")
 Point = tuple[float, float]  # (lr, dropout)
@@ -33,14 +33,21 @@ Point = tuple[float, float]  # (lr, dropout)
 def best_points(sweep_dir: Path) -> dict[str, tuple[Point, float, int]]:
     """Task -> (best (lr, dropout), its mean main score, number of runs) over finished results."""
     scores: dict[str, dict[Point, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for path in sweep_dir.rglob("result.json"):
+    for path in sweep_dir.rglob(RESULT):
         if any(part.startswith(".") for part in path.relative_to(sweep_dir).parts):
             continue  # superseded runs
-        result = json.loads(path.read_text())
-        if result.get("status") != "finished" or result.get("intermediate") != "none":
+        try:
+            result = read_result(path)
+        except RecordError as err:
+            log.warning("left out: %s", err)
             continue
-        point = (float(result["hparams"]["lr"]), float(result["hparams"]["dropout"]))
-        scores[result["task"]][point].append(float(result["main"]))
+        if result is None or result.status != "finished" or result.intermediate != "none":
+            continue
+        lr, dropout, main = result.hparams.lr, result.hparams.dropout, result.main
+        if lr is None or dropout is None or main is None or result.task is None:
+            log.warning("left out: %s has no lr, dropout or main score", path)
+            continue
+        scores[result.task][(lr, dropout)].append(main)
     best = {}
     for task, by_point in scores.items():
         point = max(by_point, key=lambda p: (mean(by_point[p]), p))

@@ -1,8 +1,10 @@
-"""Sweep bookkeeping: the done / skipped / failed / unfinished summary written when a multirun ends.
+"""Sweep bookkeeping: the done / skipped / failed / unfinished summary written when a multirun ends,
+and the output checks made before Hydra creates any folder.
 
 The summary covers the cells of *this* launch only: Hydra writes each job's `.hydra/` record into
 its run dir when the job starts, so a run dir whose `.hydra/` is older than the launch belongs to an
-earlier one (e.g. the cells a narrowed relaunch left out) and is not counted.
+earlier one (e.g. the cells a narrowed relaunch left out) and is not counted. A sweep with a failed
+or unfinished cell exits with status 1 after its summary, so scripts that check `$?` see it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from stilts.errors import ConfigError
-from stilts.runs import RESULT, SUPERSEDED, check_writable, read_record, write_atomic
+from stilts.result import RESULT, RecordError, read_result
+from stilts.runs import SUPERSEDED, check_folder_name, check_writable, write_atomic
 
 log = logging.getLogger("stilts")
 OUTCOMES = ("done", "skipped", "failed", "unfinished")
+FAILED_CELLS = 1  # the exit status of a sweep with failed cells (a config refused up front gives 2)
 
 
 def launched_since(run_dir: Path, started: float) -> bool:
@@ -36,11 +40,15 @@ def summarize(sweep_dir: Path, started: float) -> dict[str, list[str]]:
     for cell in cells:
         if cell.name == SUPERSEDED or not launched_since(cell, started):
             continue
-        result = read_record(cell / RESULT)
+        try:
+            result = read_result(cell / RESULT)
+        except RecordError as err:
+            outcome["failed"].append(f"{cell.name}: {err}")
+            continue
         if result is None:
             outcome["unfinished"].append(cell.name)
-        elif result.get("status") == "failed":
-            outcome["failed"].append(f"{cell.name}: {result.get('error')}")
+        elif result.status == "failed":
+            outcome["failed"].append(f"{cell.name}: {result.error}")
         elif (cell / RESULT).stat().st_mtime < started:
             outcome["skipped"].append(cell.name)
         else:
@@ -50,7 +58,8 @@ def summarize(sweep_dir: Path, started: float) -> dict[str, list[str]]:
 
 class SweepSummary(Callback):
     """Logs, at the end of a multirun, how many cells of the launch finished, were skipped or failed,
-    and writes the same to `<sweep dir>/summary.json`."""
+    and writes the same to `<sweep dir>/summary.json`; exits with status 1 when a cell failed or left
+    no result."""
 
     def __init__(self) -> None:
         self.started = time.time()
@@ -68,22 +77,31 @@ class SweepSummary(Callback):
             log.error("failed: %s", line)
         if sweep_dir.is_dir():
             write_atomic(sweep_dir / "summary.json", json.dumps(outcome, indent=2))
+        if outcome["failed"] or outcome["unfinished"]:
+            # Hydra itself exits 0 once every job returned; a SystemExit passes its callback guard.
+            raise SystemExit(FAILED_CELLS)
 
 
 class OutputFolderCheck(Callback):
-    """Refuses, before Hydra creates any run dir, an output folder stilts cannot write to (a file, a
-    read-only folder), with a message naming `paths.output_dir` instead of Hydra's traceback."""
+    """Refuses, before Hydra creates any folder, an output folder stilts cannot write to (a file, a
+    read-only folder: `paths.output_dir`, `hydra.run.dir`, `hydra.sweep.dir`) and a name that would
+    leave its folder (`sweep_name`, the task names in the cell's name), with a message naming the key
+    instead of Hydra's traceback."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config)
+        self._check(config, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config)
+        self._check(config, "hydra.sweep.dir")
 
     @staticmethod
-    def _check(config: DictConfig) -> None:
+    def _check(config: DictConfig, job_dir: str) -> None:
         try:
+            check_folder_name(config.get("sweep_name"), "sweep_name")
+            for slot in ("intermediate", "target"):
+                check_folder_name((config.get(slot) or {}).get("name"), f"{slot}.name")
             check_writable(Path(config.paths.output_dir), "paths.output_dir")
+            check_writable(Path(OmegaConf.select(config, job_dir)), job_dir)
         except ConfigError as err:
             log.error("%s", err)
             raise SystemExit(2) from err

@@ -28,7 +28,7 @@ def run(cfg: DictConfig) -> float:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
     from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch, share_cpu_threads
     from stilts.pipeline import run_cell
-    from stilts.runs import record_failure
+    from stilts.result import RESULT, record_failure
 
     # Lightning logs through a console handler of its own; Hydra's handlers (console and the run's
     # log file) get the records too, so drop Lightning's to print every line once.
@@ -47,9 +47,9 @@ def run(cfg: DictConfig) -> float:
     except Exception as err:  # one failing cell must not end a sweep: record it, go on
         record_failure(run_dir, cfg, err)
         if isinstance(err, StiltsError):  # a problem of the input, named by the message: no traceback
-            log.error("cell %s failed: %s (recorded in %s)", run_dir.name, err, run_dir / "result.json")
+            log.error("cell %s failed: %s (recorded in %s)", run_dir.name, err, run_dir / RESULT)
         else:
-            log.exception("cell %s failed; recorded in %s", run_dir.name, run_dir / "result.json")
+            log.exception("cell %s failed; recorded in %s", run_dir.name, run_dir / RESULT)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             return math.nan
         if isinstance(err, StiltsError):

@@ -89,7 +89,7 @@ def test_missing_source_and_bad_records_name_the_file(tmp_path: Path) -> None:
         load_results(tmp_path)
     (tmp_path / "cell").mkdir()
     (tmp_path / "cell" / "result.json").write_text('{"task": "rte"}')
-    with pytest.raises(ResultsError, match=r"cell: result record lacks key"):
+    with pytest.raises(ResultsError, match=r"1 left out .*cell/result.json: finished .* lacks key"):
         load_results(tmp_path)
 
 

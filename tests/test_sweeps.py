@@ -17,11 +17,13 @@ from tests.helpers import FIXTURES, REPO, cli, compose_cfg, tiny_overrides
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 
 
-def sweep(tmp_path: Path, *overrides: str, data_dir: Path = FIXTURES) -> subprocess.CompletedProcess:
+def sweep(
+    tmp_path: Path, *overrides: str, data_dir: Path = FIXTURES, status: int = 0
+) -> subprocess.CompletedProcess:
     settings = tiny_overrides(tmp_path, data_dir, output_dir=tmp_path / "out")
     command = cli("train", "-m", *settings, "+trainer.max_steps=3", *overrides)
     done = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.returncode == status, done.stderr[-4000:]
     return done
 
 
@@ -69,8 +71,9 @@ def test_failing_cells_are_recorded_and_the_sweep_goes_on(tmp_path) -> None:
     for task in ("rte", "cb"):
         shutil.copytree(FIXTURES / task, data / task)
     (data / "cb" / "val.jsonl").write_text('{"premise": "broken\n')
-    # `none` as a target is an invalid choice: its cell fails with a record, the others run.
-    done = sweep(tmp_path, "task@target=rte,cb,none", data_dir=data)
+    # `none` as a target is an invalid choice: its cell fails with a record, the others run; the
+    # sweep then exits 1 (after its summary), so a script checking `$?` sees the failures.
+    done = sweep(tmp_path, "task@target=rte,cb,none", data_dir=data, status=1)
     outcome = {r["task"]: r for r in results(tmp_path).values()}
     assert outcome["rte"]["status"] == "finished"
     assert outcome["cb"]["status"] == "failed" and "val.jsonl:1" in outcome["cb"]["error"]
@@ -112,6 +115,7 @@ def test_select_hparams_writes_a_selection_that_wins_over_the_task_yaml(tmp_path
             "status": "finished",
             "intermediate": "none",
             "task": "rte",
+            "restart": 0,  # a finished record names its cell (stilts.result)
             "main": main_score,
             "hparams": {"lr": lr, "dropout": dropout},
         }

@@ -1,10 +1,12 @@
 """One result.json record as a flat row: the columns every results source yields, the duplicate key,
-and the error for a record that cannot be read. A leaf of the analysis package: the folder and W&B
-sources (results.py, wandb_source.py) both build rows with it."""
+and the error for a source that cannot be read. A leaf of the analysis package: the folder and W&B
+sources (results.py, wandb_source.py) both build rows with it, reading each record through
+stilts.result.CellResult (validated: a bad record raises RecordError, which the sources report and
+leave out)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from stilts.errors import StiltsError
+from stilts.result import RESULT, CellResult, RecordError
 
-RESULT_FILE = "result.json"
+log = logging.getLogger(__name__)
+RESULT_FILE = RESULT
 PREDICTIONS_FILE = "predictions.jsonl"
 BASELINE = "none"
 METRIC_PREFIX = "metric/"
@@ -53,67 +57,73 @@ class ResultsError(StiltsError):
     """A results source cannot be read; the message names the file or source at fault."""
 
 
-def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, created: str = "") -> dict:
-    """Flatten one result.json record into a frame row.
+def reject(rejected: list[str] | None, err: RecordError) -> None:
+    """Report a record that is left out of the analysis (never plotted), and keep it for the report."""
+    log.warning("left out of the analysis: %s", err)
+    if rejected is not None:
+        rejected.append(str(err))
+
+
+def record_row(
+    record: Any, path: str, predictions: Path | None, created: str = "", where: Path | None = None
+) -> dict:
+    """Flatten one result.json record into a frame row, after validating it (stilts.result).
 
     Args:
-        record: The parsed result.json dict (schema 1).
+        record: The parsed result.json dict (any schema stilts reads, stilts.result).
         path: Where the record came from (run dir, W&B run path or offline run folder).
         predictions: The cell's predictions.jsonl, if it is available locally.
         created: Creation time (ISO) where the source knows it; used to pick the newest duplicate.
+        where: The file the record was read from, for errors (default `path`).
 
     Returns:
         A flat dict with the `COLUMNS` keys and one `metric/<name>` key per metric.
 
     Raises:
-        ResultsError: When a required key is missing.
+        RecordError: When the record is not a valid cell result (names `path`) or does not name its
+            cell (intermediate, task, restart: a failure recorded before the config could be read).
     """
-    missing = [key for key in ("intermediate", "task", "restart") if key not in record]
+    name = str(where or path)
+    result = CellResult.from_dict(record, name)
+    missing = [key for key in ("intermediate", "task", "restart") if getattr(result, key) is None]
     if missing:
-        raise ResultsError(f"{path}: result record lacks key(s) {missing}")
-    hparams = record.get("hparams") or {}
-    status = record.get("status", "finished")
-    size = record.get("intermediate_train_size")
+        raise RecordError(f"{name}: {result.status} result record lacks key(s) {missing} ({result.error})")
+    size = result.intermediate_train_size
     row = {
-        "intermediate": str(record["intermediate"]),
-        "task": str(record["task"]),
-        "role": record.get("role", "target"),
-        "family": record.get("family"),
-        "restart": int(record["restart"]),
-        "seed": record.get("seed"),
-        "lr": float(hparams["lr"]) if "lr" in hparams else np.nan,
-        "dropout": float(hparams["dropout"]) if "dropout" in hparams else np.nan,
-        "main": float(record["main"]) if record.get("main") is not None else np.nan,
-        "degenerate": bool(record.get("degenerate", False)),
-        "nan_loss": bool(record.get("nan_loss", False)),
-        "status": status,
-        "error": record.get("error"),
-        "intermediate_train_size": int(size) if size is not None else pd.NA,
-        "majority_baseline": record.get("majority_baseline", np.nan),
-        "cell": record.get("cell", ""),
-        "model": record.get("model", ""),
+        "intermediate": result.intermediate,
+        "task": result.task,
+        "role": result.role or "target",
+        "family": result.family,
+        "restart": result.restart,
+        "seed": result.seed,
+        "lr": np.nan if result.hparams.lr is None else result.hparams.lr,
+        "dropout": np.nan if result.hparams.dropout is None else result.hparams.dropout,
+        "main": np.nan if result.main is None else result.main,
+        "degenerate": bool(result.degenerate),
+        "nan_loss": bool(result.nan_loss),
+        "status": result.status,
+        "error": result.error,
+        "intermediate_train_size": pd.NA if size is None else size,
+        "majority_baseline": np.nan if result.majority_baseline is None else result.majority_baseline,
+        "cell": result.cell or "",
+        "model": result.model or "",
         "path": path,
         "predictions": str(predictions) if predictions is not None else None,
         "created": created,
-        "identity": record_identity(record),
-        "control": str(record.get("control") or NO_CONTROL),  # records before controls: none
+        "identity": record_identity(result),
+        "control": result.control or NO_CONTROL,  # records before controls: none
     }
-    for name, value in (record.get("metrics") or {}).items():
+    for name, value in (result.metrics or {}).items():
         row[METRIC_PREFIX + name] = value
-    for name, value in (record.get("forgetting") or {}).items():
+    for name, value in (result.forgetting or {}).items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             row[FORGETTING_PREFIX + name] = value
-    if status == "finished" and np.isnan(row["main"]):
-        raise ResultsError(f"{path}: finished result record has no 'main' score")
     return row
 
 
-def record_identity(record: Mapping[str, Any]) -> str:
+def record_identity(result: CellResult) -> str:
     """The key that makes two records duplicates (see DUPLICATE_KEY)."""
-    if record.get("identity") and record.get("cell"):
-        return str(record["cell"])
-    hparams = record.get("hparams") or {}
-    fields = ["intermediate", "task", "restart", "seed", "intermediate_train_size"]
-    return "|".join(
-        [*(str(record.get(f)) for f in fields), str(hparams.get("lr")), str(hparams.get("dropout"))]
-    )
+    if result.identity and result.cell:
+        return result.cell
+    slot = [result.intermediate, result.task, result.restart, result.seed, result.intermediate_train_size]
+    return "|".join([*map(str, slot), str(result.hparams.lr), str(result.hparams.dropout)])

@@ -1,8 +1,10 @@
 """Load cell results (result.json records) from run folders, W&B or offline W&B runs into one frame.
 
 One row per cell record with the columns `COLUMNS` plus one `metric/<name>` column per metric.
-`load_results` reads every record it finds (finished and failed); `deduplicate` then keeps one record
-per cell key and lists the others, so repeated cells are never averaged silently.
+`load_results` reads every valid record it finds (finished and failed); a record that is not a valid
+cell result (stilts.result: a newer schema, a wrong type, a score outside its metric's range) is
+reported with its path and left out, never plotted. `deduplicate` then keeps one record per cell key
+and lists the others, so repeated cells are never averaged silently.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from stilts.analysis.records import (  # noqa: F401 - re-exported: the results A
     NO_CONTROL,
     PREDICTIONS_FILE,
     RESULT_FILE,
+    RecordError,
     ResultsError,
     record_identity,
     record_row,
+    reject,
 )
 
 log = logging.getLogger(__name__)
@@ -52,28 +56,34 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return rows_to_frame(record_row(rec, str(rec.get("cell", i)), None) for i, rec in enumerate(records))
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """Parse one JSON file; errors name the file."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ResultsError(f"{path}: cannot read JSON ({err})") from err
-
-
-def load_folder(root: Path) -> pd.DataFrame:
-    """Every result.json under `root` (any depth), with its run dir as `path`. Hidden folders are
-    skipped: superseded runs (`<sweep>/.superseded/`) and cache or Hydra bookkeeping live there."""
+def load_folder(root: Path, rejected: list[str]) -> pd.DataFrame:
+    """Every valid result.json under `root` (any depth), with its run dir as `path`; the others are
+    reported and appended to `rejected`. Hidden folders are skipped: superseded runs
+    (`<sweep>/.superseded/`) and cache or Hydra bookkeeping live there."""
     rows = []
     for file in sorted(root.rglob(RESULT_FILE)):
         if any(part.startswith(".") for part in file.relative_to(root).parts[:-1]):
             continue
         preds = file.parent / PREDICTIONS_FILE
-        rows.append(record_row(read_json(file), str(file.parent), preds if preds.is_file() else None))
+        try:
+            rows.append(
+                record_row(read_json(file), str(file.parent), preds if preds.is_file() else None, where=file)
+            )
+        except RecordError as err:
+            reject(rejected, err)
     log.info("read %d result.json files under %s", len(rows), root)
     return rows_to_frame(rows)
 
 
-def load_results(source: str | Path, api: Any = None) -> pd.DataFrame:
+def read_json(path: Path) -> Any:
+    """Parse one JSON file; errors name the file."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise RecordError(f"{path}: cannot read JSON ({err})") from err
+
+
+def load_results(source: str | Path, api: Any = None, rejected: list[str] | None = None) -> pd.DataFrame:
     """Load every cell record from a results source.
 
     Args:
@@ -81,29 +91,34 @@ def load_results(source: str | Path, api: Any = None) -> pd.DataFrame:
             offline W&B runs (`wandb/offline-run-*`, used when it holds no result.json), also forced
             with `offline:PATH`; or `wandb:ENTITY/PROJECT` for the W&B public API.
         api: A `wandb.Api`-like object for `wandb:` sources (tests pass a fake); default `wandb.Api()`.
+        rejected: Where to append the message (path and fault) of each record left out as invalid;
+            they are logged as warnings either way.
 
     Returns:
-        One row per record, finished and failed, duplicates included (see `deduplicate`).
+        One row per valid record, finished and failed, duplicates included (see `deduplicate`).
 
     Raises:
-        ResultsError: When the source does not exist or holds no records.
+        ResultsError: When the source does not exist or holds no valid records.
     """
     from stilts.analysis import wandb_source  # wandb is heavy; only import it for W&B sources
 
-    text = str(source)
+    text, bad = str(source), [] if rejected is None else rejected
     if text.startswith("wandb:"):
-        frame = rows_to_frame(wandb_source.api_rows(text.removeprefix("wandb:"), api))
+        frame = rows_to_frame(wandb_source.api_rows(text.removeprefix("wandb:"), api, bad))
     elif text.startswith("offline:"):
-        frame = rows_to_frame(wandb_source.offline_rows(Path(text.removeprefix("offline:"))))
+        frame = rows_to_frame(wandb_source.offline_rows(Path(text.removeprefix("offline:")), bad))
     else:
         root = Path(text)
         if not root.exists():
             raise ResultsError(f"{root}: results source does not exist")
-        frame = load_folder(root)
-        if frame.empty:
-            frame = rows_to_frame(wandb_source.offline_rows(root))
+        frame = load_folder(root, bad)
+        if frame.empty and not bad:
+            frame = rows_to_frame(wandb_source.offline_rows(root, bad))
     if frame.empty:
-        raise ResultsError(f"{source}: no result records found (result.json or W&B runs with a 'result')")
+        left_out = f"; {len(bad)} left out as invalid, first: {bad[0]}" if bad else ""
+        raise ResultsError(
+            f"{source}: no result records found (result.json or W&B runs with a 'result'){left_out}"
+        )
     return frame
 
 

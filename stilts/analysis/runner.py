@@ -76,7 +76,8 @@ def run_analysis(
     if text.startswith("paper:"):
         return paper_analysis(Path(text.removeprefix("paper:")), result)
     report = Report(f"stilts analysis of `{text}`")
-    frame = load_results(text, api)
+    rejected: list[str] = []
+    frame = load_results(text, api, rejected)
     kept, dropped = deduplicate(frame)
     result.runs, result.failed, result.duplicates = (
         len(kept),
@@ -88,6 +89,8 @@ def run_analysis(
     result.csv(kept[kept["status"] != "finished"], "failed_runs", index=False)
     result.csv(dropped, "duplicates", index=False)
     report.add("Inputs", *inputs_section(frame, kept, dropped))
+    if rejected:
+        invalid_section(rejected, result, report)
     # The paper's figures are of plain intermediate training: runs under a control against forgetting
     # have sections of their own (below) and never mix into these means.
     plain = kept[kept["control"] == NO_CONTROL]
@@ -101,6 +104,19 @@ def run_analysis(
         forgetting_section(kept, result, report, alpha)
     result.files.append(report.write(result.out))
     return result
+
+
+def invalid_section(rejected: list[str], result: Outputs, report: Report) -> None:
+    """The records left out as invalid (stilts.result): listed, never plotted; invalid_records.csv."""
+    table = pd.DataFrame({"record": rejected})
+    result.csv(table, "invalid_records", index=False)
+    result.notes.append(f"{len(rejected)} invalid result record(s) left out: see invalid_records.csv")
+    report.add(
+        "Invalid records (left out)",
+        f"{len(rejected)} result record(s) could not be used (a newer schema, a wrong type, or a score "
+        "outside its metric's range) and are in no table or figure:",
+        md_table(table, index=False),
+    )
 
 
 def paper_analysis(path: Path, result: Outputs) -> Outputs:

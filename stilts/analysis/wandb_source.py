@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stilts.analysis.records import PREDICTIONS_FILE, ResultsError, record_row
+from stilts.analysis.records import PREDICTIONS_FILE, RecordError, ResultsError, record_row, reject
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,9 @@ def find_predictions(run_folder: Path) -> Path | None:
     return None
 
 
-def offline_rows(root: Path) -> list[dict[str, Any]]:
-    """Frame rows from the downstream offline runs under `root` (intermediate-stage runs are skipped)."""
+def offline_rows(root: Path, rejected: list[str] | None = None) -> list[dict[str, Any]]:
+    """Frame rows from the downstream offline runs under `root` (intermediate-stage runs are skipped);
+    an invalid result record is reported and appended to `rejected`."""
     if not root.exists():
         raise ResultsError(f"{root}: results source does not exist")
     rows = []
@@ -164,7 +165,10 @@ def offline_rows(root: Path) -> list[dict[str, Any]]:
             continue
         # offline-run-YYYYmmdd_HHMMSS-<id>: the time stamp orders duplicates; the random id must not.
         created = "-".join(folder.name.split("-")[:-1])
-        rows.append(record_row(result, str(folder), find_predictions(folder), created=created))
+        try:
+            rows.append(record_row(result, str(folder), find_predictions(folder), created=created))
+        except RecordError as err:
+            reject(rejected, err)
     log.info("read %d downstream offline W&B runs under %s", len(rows), root)
     return rows
 
@@ -178,12 +182,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def api_rows(project: str, api: Any = None) -> list[dict[str, Any]]:
+def api_rows(project: str, api: Any = None, rejected: list[str] | None = None) -> list[dict[str, Any]]:
     """Frame rows from the downstream runs of a W&B project via the public API.
 
     Args:
         project: `ENTITY/PROJECT`.
         api: A `wandb.Api`-like object; default `wandb.Api()` (needs network and credentials).
+        rejected: Where to append each invalid result record's message (it is reported either way).
     """
     if project.count("/") != 1:
         raise ResultsError(f"wandb:{project}: expected wandb:ENTITY/PROJECT")
@@ -200,6 +205,10 @@ def api_rows(project: str, api: Any = None) -> list[dict[str, Any]]:
             log.warning("wandb:%s run %s has no summary 'result', skipped", project, run.name)
             continue
         path = "/".join(run.path) if isinstance(run.path, list | tuple) else str(run.path)
-        rows.append(record_row(result, f"wandb:{path}", None, created=str(getattr(run, "created_at", ""))))
+        created = str(getattr(run, "created_at", ""))
+        try:
+            rows.append(record_row(result, f"wandb:{path}", None, created=created))
+        except RecordError as err:
+            reject(rejected, err)
     log.info("read %d downstream runs from wandb:%s", len(rows), project)
     return rows

@@ -9,17 +9,17 @@ averaged over targets, with the exact expectation of a random ranking beside eac
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from stilts.analysis.results import BASELINE, RESULT_FILE, deduplicate, load_results
+from stilts.analysis.results import BASELINE, RESULT_FILE, deduplicate, load_results, reject
 from stilts.analysis.transfer import run_means
 from stilts.rank import metrics
 from stilts.rank.features import RankError
+from stilts.result import RecordError, read_result
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,7 +42,12 @@ def grid_stage_seconds(sweep: str | Path) -> float:
     not in the records)."""
     total = 0.0
     for path in Path(sweep).rglob(RESULT_FILE):
-        total += float(json.loads(path.read_text()).get("wall_time_s") or 0.0)
+        try:
+            result = read_result(path)
+        except RecordError as err:
+            reject(None, err)  # left out of the realized scores too
+            continue
+        total += (result.wall_time_s or 0.0) if result is not None else 0.0
     return total
 
 
