@@ -18,7 +18,8 @@ from stilts.analysis.results import (
     records_to_frame,
 )
 from stilts.analysis.runner import Outputs, run_analysis
-from stilts.analysis.transfer import Bootstrap, bootstrap_deltas, load_paper_matrix, transfer_matrix
+from stilts.analysis.bootstrap import Bootstrap, bootstrap_deltas
+from stilts.analysis.transfer import load_paper_matrix, transfer_matrix
 from stilts.analysis.wandb_source import read_offline_run
 
 __all__ = [

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stilts.analysis.order import order_intermediates, order_tasks
+from stilts.analysis.order import order_tasks
+from stilts.analysis.settings import label_controls, order_labels
 
 RUN_COLUMNS = [
     "intermediate",
+    "control",
     "task",
     "restart",
     "lr",
@@ -28,7 +30,7 @@ def size_curves(frame: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns intermediate, task, intermediate_train_size, mean, std, restarts; empty if no such runs.
     """
-    runs = frame[(frame["status"] == "finished") & frame["intermediate_train_size"].notna()]
+    runs = label_controls(frame[(frame["status"] == "finished") & frame["intermediate_train_size"].notna()])
     if runs.empty:
         return pd.DataFrame(
             columns=["intermediate", "task", "intermediate_train_size", "mean", "std", "restarts"]
@@ -41,7 +43,7 @@ def size_curves(frame: pd.DataFrame) -> pd.DataFrame:
         .agg(mean="mean", std="std", restarts="count")
         .reset_index()
     )
-    rank_i = {n: i for i, n in enumerate(order_intermediates(list(table["intermediate"])))}
+    rank_i = {n: i for i, n in enumerate(order_labels(list(table["intermediate"])))}
     rank_t = {n: i for i, n in enumerate(order_tasks(list(table["task"])))}
     return table.sort_values(
         ["intermediate", "task", "intermediate_train_size"],
@@ -62,14 +64,15 @@ def degenerate_runs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def degenerate_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Degenerate-run counts by task (rows) x intermediate (columns, `none` first) over finished runs.
+    """Degenerate-run counts by task (rows) x intermediate (columns, `none` first, one per control) over
+    finished runs.
 
     Every task and intermediate with a finished run appears, so zeros are explicit; a `total` column
     sums each row.
     """
-    runs = frame[frame["status"] == "finished"]
+    runs = label_controls(frame[frame["status"] == "finished"])
     tasks = order_tasks(list(runs["task"]))
-    inters = (["none"] if (runs["intermediate"] == "none").any() else []) + order_intermediates(
+    inters = (["none"] if (runs["intermediate"] == "none").any() else []) + order_labels(
         list(runs["intermediate"])
     )
     counts = pd.crosstab(

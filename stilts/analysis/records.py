@@ -42,7 +42,17 @@ COLUMNS = [
     "created",
     "identity",
     "control",
+    "main_metric",
+    "precision",
+    "batch_size",
+    "max_epochs",
+    "max_length",
+    "schedule",
+    "mlm_unavailable",
 ]
+# The record fields besides control and the intermediate training-set size that change a run's result
+# when they differ between two runs of one task (stilts.analysis.settings keeps such runs apart).
+SETTING_FIELDS = ["model", "precision", "lr", "dropout", "batch_size", "max_epochs", "max_length", "schedule"]
 # Two records with the same `identity` are duplicates: the cell's name (stilts.identity.cell_name,
 # which hashes every setting that changes the result) for records that carry one (schema >= 2);
 # for older records, the slot fields (intermediate, task, restart, seed, lr, dropout, size).
@@ -97,6 +107,15 @@ def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, c
         "created": created,
         "identity": record_identity(record),
         "control": str(record.get("control") or NO_CONTROL),  # records before controls: none
+        # `+`-joined metric names whose mean is `main` (stilts.tasks.spec); empty in older records
+        "main_metric": metric_names(record.get("main_metric")),
+        "precision": str(record.get("precision") or ""),  # records before it was written: unknown
+        "batch_size": hparams.get("batch_size"),
+        "max_epochs": hparams.get("max_epochs"),
+        "max_length": hparams.get("max_length"),
+        "schedule": str(record.get("schedule") or ""),
+        # why the forgetting measures hold no MLM loss (stilts.forgetting.store); None when they do
+        "mlm_unavailable": (record.get("forgetting") or {}).get("mlm_unavailable"),
     }
     for name, value in (record.get("metrics") or {}).items():
         row[METRIC_PREFIX + name] = value
@@ -106,6 +125,13 @@ def record_row(record: Mapping[str, Any], path: str, predictions: Path | None, c
     if status == "finished" and np.isnan(row["main"]):
         raise ResultsError(f"{path}: finished result record has no 'main' score")
     return row
+
+
+def metric_names(value: Any) -> str:
+    """The record's `main_metric` (a name or a list of names) as one `+`-joined string."""
+    if isinstance(value, str):
+        return value
+    return "+".join(str(name) for name in value or [])
 
 
 def record_identity(record: Mapping[str, Any]) -> str:
