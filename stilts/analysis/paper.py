@@ -90,7 +90,7 @@ def sign_agreement(table: pd.DataFrame) -> pd.DataFrame:
             "zero_delta": int(agree.isna().sum()),
         }
     counts = pd.DataFrame.from_dict(rows, orient="index")
-    counts.index.name = "cells"
+    counts.index.name = "subset"
     return counts
 
 

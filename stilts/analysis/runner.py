@@ -155,11 +155,14 @@ def transfer_section(
             "scores; `metric` in `transfer_bootstrap.csv`, beside the CI and the runs on each side), "
             "after checking that the score recomputed on all examples equals the run's recorded one."
         )
-        if boot.skipped:
-            text += " Tasks without CIs: " + "; ".join(f"{t}: {why}" for t, why in boot.skipped.items()) + "."
+    elif boot is not None and boot.skipped:
+        text += " No bootstrap markers: no task's main metric could be recomputed from its predictions."
+        result.notes.append("transfer matrix without bootstrap CIs: " + ", ".join(boot.skipped))
     else:
         text += " No bootstrap markers: no per-example predictions were available for this source."
         result.notes.append("no predictions.jsonl: transfer matrix without bootstrap CIs")
+    if boot is not None and boot.skipped:
+        text += " Tasks without CIs: " + "; ".join(f"{t}: {why}" for t, why in boot.skipped.items()) + "."
     report.add("Transfer matrix (Figure 2)", text, report.figure("transfer_matrix", "Transfer matrix"))
     return matrix, boot if has_ci else None
 
