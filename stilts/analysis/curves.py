@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from stilts.analysis.order import order_tasks
+from stilts.analysis.records import BASELINE
+from stilts.analysis.results import finished_full_size
 from stilts.analysis.settings import label_controls, order_labels
 
 RUN_COLUMNS = [
@@ -82,3 +84,25 @@ def degenerate_counts(frame: pd.DataFrame) -> pd.DataFrame:
     counts["total"] = counts.sum(axis=1)
     counts.index.name, counts.columns.name = "task", None
     return counts
+
+
+def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per task (one row per setting): the baseline runs' mean score and standard deviation over restarts,
+    the task's majority-class (or chance) score from its records, the margin above it (points), the
+    number of baseline runs and how many of them were degenerate."""
+    runs = finished_full_size(frame)
+    base = runs[runs["intermediate"] == BASELINE]
+    if base.empty:
+        return pd.DataFrame(columns=["baseline", "std", "majority_class", "above_majority", "runs", "degenerate"])
+    table = base.groupby("task").agg(
+        baseline=("main", "mean"),
+        std=("main", "std"),
+        majority_class=("majority_baseline", "mean"),
+        runs=("main", "size"),
+        degenerate=("degenerate", "sum"),
+    )
+    for col in ("baseline", "std", "majority_class"):
+        table[col] = table[col] * 100
+    table.insert(3, "above_majority", table["baseline"] - table["majority_class"])
+    table["degenerate"] = table["degenerate"].astype(int)
+    return table.loc[order_tasks(list(table.index))]

@@ -223,6 +223,16 @@ def degenerate_section(kept: pd.DataFrame, result: Outputs, report: Report) -> N
     counts, runs = curves.degenerate_counts(kept), curves.degenerate_runs(kept)
     result.csv(counts, "degenerate_counts")
     result.csv(runs, "degenerate_runs", index=False)
+    baselines = curves.baseline_table(kept)
+    result.csv(baselines, "baselines")
+    report.add(
+        "Baselines against the majority class",
+        "Per task: the mean (and standard deviation over restarts) of the baseline runs (no intermediate "
+        "task), the majority-class score of its dev set (chance for multiple choice; from the records), "
+        "the margin above it, and the baseline runs and how many of them were degenerate, in points "
+        "(`baselines.csv`):",
+        md_table(baselines, digits=3) if len(baselines) else "No baseline runs.",
+    )
     report.add(
         "Degenerate runs",
         f"{len(runs)} finished run(s) did not score above the majority-class / chance score. Counts by "
