@@ -160,3 +160,14 @@ def test_a_setting_that_changes_the_result_is_a_row_of_its_own(tmp_path: Path) -
     counts = pd.read_csv(tmp_path / "out" / "restart_counts.csv", index_col="task")
     assert (counts.to_numpy() == len(RESTARTS)).all() and len(counts) == 2
     assert "**Settings**: 1 task(s) ran under several settings" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_rank_evaluation_reads_the_plain_runs_only(grid: tuple[Path, dict]) -> None:
+    from stilts.rank.evaluation import realized_deltas, realized_scores
+
+    out, mains = grid
+    realized = realized_scores(out.parent / "sweep")
+    assert sorted(realized.columns) == ["mnli", "none", "sst2"]  # no column or average for l2sp's encoders
+    deltas = realized_deltas(realized)
+    for task in CLASSES:
+        assert deltas.at[task, "mnli"] * 100 == pytest.approx(delta(mains, task, "mnli", "none"))
