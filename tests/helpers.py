@@ -104,7 +104,10 @@ def write_cell_result(
 
     cfg = compose_cfg([*tiny_overrides(run_dir.parent / "unused", output_dir=run_dir.parent), *overrides])
     spec = TaskSpec.from_config(cfg.target, key="target")
-    predictions = [{"idx": i, "preds": int(p), "target": int(t)} for i, (p, t) in enumerate(zip(preds, target))]
+    predictions = [
+        {"idx": i, "preds": int(p), "target": int(t)}
+        for i, (p, t) in enumerate(zip(preds, target, strict=True))
+    ]
     outcome = StageOutcome(
         module=None,  # type: ignore[arg-type] - only read when save_encoder=true
         scores=scores,

@@ -89,7 +89,9 @@ def test_a_record_whose_main_is_not_its_predictions_score_gets_no_interval(tmp_p
         )
     run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=50)
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "Tasks without CIs: rte: scores recomputed from predictions differ from the records' `main`" in report
+    assert (
+        "Tasks without CIs: rte: scores recomputed from predictions differ from the records' `main`" in report
+    )
 
 
 def test_paper_table_puts_both_deltas_side_by_side_and_counts_sign_agreement(tmp_path: Path) -> None:
@@ -113,7 +115,10 @@ def test_paper_table_puts_both_deltas_side_by_side_and_counts_sign_agreement(tmp
         assert row.runs == row.baseline_runs == 2
         theirs = paper.at[row.task, row.intermediate]
         if theirs != 0:
-            agree, disagree = agree + (np.sign(ours) == np.sign(theirs)), disagree + (np.sign(ours) != np.sign(theirs))
+            agree, disagree = (
+                agree + (np.sign(ours) == np.sign(theirs)),
+                disagree + (np.sign(ours) != np.sign(theirs)),
+            )
     counts = pd.read_csv(tmp_path / "out" / "paper_sign_agreement.csv", index_col="subset")
     assert counts.loc["all"].tolist() == [4, agree, disagree, 1]
     significant = table[table["significant"]]
@@ -125,9 +130,7 @@ def test_paper_table_puts_both_deltas_side_by_side_and_counts_sign_agreement(tmp
 def test_a_paper_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     from stilts.analysis.results import ResultsError
 
-    write_cell_result(
-        tmp_path / "sweep" / "b", ["task@target=rte"], [0, 1], [0, 1], 1.0, {"acc": 1.0}
-    )
+    write_cell_result(tmp_path / "sweep" / "b", ["task@target=rte"], [0, 1], [0, 1], 1.0, {"acc": 1.0})
     (tmp_path / "bad.csv").write_text("task,mnli\nrte,1.0\n")
     with pytest.raises(ResultsError, match="bad.csv: no 'baseline' column"):
         run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=0, paper=str(tmp_path / "bad.csv"))

@@ -159,7 +159,9 @@ def test_a_setting_that_changes_the_result_is_a_row_of_its_own(tmp_path: Path) -
         assert matrix.at[row, "mnli"] == pytest.approx((inter - base) * 100, abs=1e-4)
     counts = pd.read_csv(tmp_path / "out" / "restart_counts.csv", index_col="task")
     assert (counts.to_numpy() == len(RESTARTS)).all() and len(counts) == 2
-    assert "**Settings**: 1 task(s) ran under several settings" in (tmp_path / "out" / "report.md").read_text()
+    assert (
+        "**Settings**: 1 task(s) ran under several settings" in (tmp_path / "out" / "report.md").read_text()
+    )
 
 
 def test_rank_evaluation_reads_the_plain_runs_only(grid: tuple[Path, dict]) -> None:

@@ -41,7 +41,9 @@ def test_minilm_measures_have_no_mlm_loss_and_say_why(tmp_path: Path) -> None:
 
 
 def test_report_says_the_mlm_readout_is_unavailable_and_shows_the_rest(tmp_path: Path) -> None:
-    reason = "`model.pretrained` x (minilm) has no trained masked-LM head: the MLM-loss readout is unavailable"
+    reason = (
+        "`model.pretrained` x (minilm) has no trained masked-LM head: the MLM-loss readout is unavailable"
+    )
     for inter, main, change in (("none", 0.5, 0.0), ("sst2", 0.75, 0.02), ("mnli", 0.5, 0.04)):
         forgetting = {
             "mlm_loss": None,

@@ -177,7 +177,17 @@ class Bootstrap:
         if self.cells.empty:
             return table
         return table.merge(self.cells, on=["task", "intermediate"], how="left")[
-            ["task", "intermediate", "metric", "delta", "ci_low", "ci_high", "significant", "runs", "baseline_runs"]
+            [
+                "task",
+                "intermediate",
+                "metric",
+                "delta",
+                "ci_low",
+                "ci_high",
+                "significant",
+                "runs",
+                "baseline_runs",
+            ]
         ]
 
 

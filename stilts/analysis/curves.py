@@ -93,7 +93,9 @@ def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
     runs = finished_full_size(frame)
     base = runs[runs["intermediate"] == BASELINE]
     if base.empty:
-        return pd.DataFrame(columns=["baseline", "std", "majority_class", "above_majority", "runs", "degenerate"])
+        return pd.DataFrame(
+            columns=["baseline", "std", "majority_class", "above_majority", "runs", "degenerate"]
+        )
     table = base.groupby("task").agg(
         baseline=("main", "mean"),
         std=("main", "std"),

@@ -39,9 +39,7 @@ def shared_cells(matrix: pd.DataFrame, paper: pd.DataFrame) -> list[tuple[str, s
     """(task, intermediate) cells with a delta in both tables, in this study's row and column order."""
     tasks = [t for t in matrix.index if t != AVG_TARGET and t in paper.index]
     inters = [c for c in matrix.columns if c != BASELINE_COL and c in paper.columns]
-    return [
-        (t, i) for t in tasks for i in inters if pd.notna(matrix.at[t, i]) and pd.notna(paper.at[t, i])
-    ]
+    return [(t, i) for t in tasks for i in inters if pd.notna(matrix.at[t, i]) and pd.notna(paper.at[t, i])]
 
 
 def compare(matrix: pd.DataFrame, paper: pd.DataFrame, boot: Bootstrap | None) -> pd.DataFrame:

@@ -114,7 +114,8 @@ def inputs_section(frame: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFram
         blocks += [
             f"**Warning**: {len(repeated)} finished run(s) repeat a restart and seed of their cell and "
             "setting: they differ in a setting their records do not show (e.g. the optimizer), and are "
-            "counted once above but averaged in the matrix; analyse one setting at a time (filter `runs.csv`):",
+            "counted once above but averaged in the matrix; analyse one setting at a time (filter "
+            "`runs.csv`):",
             md_table(repeated[cols], index=False),
         ]
     missing = missing_cells(counts)

@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 from stilts.analysis import curves, forgetting, plots
+from stilts.analysis.bootstrap import Bootstrap, bootstrap_deltas
 from stilts.analysis.correlations import MIN_PAIRS, correlation_tables
+from stilts.analysis.paper import paper_section
 from stilts.analysis.report import Report, inputs_section, md_table, restart_counts
 from stilts.analysis.results import NO_CONTROL, deduplicate, load_results
-from stilts.analysis.bootstrap import Bootstrap, bootstrap_deltas
-from stilts.analysis.paper import paper_section
 from stilts.analysis.settings import label_settings
 from stilts.analysis.transfer import load_paper_matrix, transfer_matrix
 

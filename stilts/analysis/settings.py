@@ -47,9 +47,7 @@ def label_settings(frame: pd.DataFrame) -> pd.DataFrame:
         if not fields:
             continue
         rows = out.index[out["task"] == task]
-        labels = [
-            f"{task} [" + ", ".join(f"{f}={text(out.at[i, f])}" for f in fields) + "]" for i in rows
-        ]
+        labels = [f"{task} [" + ", ".join(f"{f}={text(out.at[i, f])}" for f in fields) + "]" for i in rows]
         out.loc[rows, "task"] = labels
     return out
 

@@ -16,7 +16,6 @@ import pandas as pd
 from stilts.analysis.order import TARGET, groups_from_results, order_intermediates, order_tasks, task_group
 from stilts.analysis.results import BASELINE, ResultsError, finished_full_size
 
-
 AVG_TARGET = "avg_target"
 BASELINE_COL = "baseline"
 
