@@ -51,8 +51,8 @@ def unavailable_notes(frame: pd.DataFrame) -> list[str]:
         return []
     why = runs[runs["mlm_unavailable"].notna()].groupby("model")["mlm_unavailable"].first()
     return [
-        f"**The MLM-loss readout is unavailable for `{model or 'this model'}`**, so no MLM loss (nor its "
-        f"increase) is shown or correlated for it; weight change and CKA are: {reason}."
+        f"**The MLM-loss readout is unavailable for `{model or 'this model'}`** ({reason}): no MLM loss "
+        "(nor its increase) is shown or correlated for it; weight change and CKA are."
         for model, reason in why.items()
     ]
 

@@ -75,8 +75,9 @@ def readout_from_masked_lm(model_cfg: DictConfig) -> MLMReadout:
     missing = sorted(k for k in info["missing_keys"] if k.startswith(("lm_head.", "cls.predictions.")))
     if missing:
         raise NoMLMHead(
-            f"`model.pretrained` {model_cfg.pretrained} ({model_cfg.get('name')}) has no trained masked-LM "
-            f"head (missing {', '.join(missing[:3])}...): the MLM-loss readout is unavailable for it"
+            f"the checkpoint of model={model_cfg.get('name')} ({Path(str(model_cfg.pretrained)).name}) has no "
+            f"trained masked-LM head (missing {', '.join(missing[:3])}...): the MLM-loss readout is "
+            "unavailable for it"
         )
     decoder = model.get_output_embeddings()
     if hasattr(model, "lm_head"):
