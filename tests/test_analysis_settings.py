@@ -173,3 +173,35 @@ def test_rank_evaluation_reads_the_plain_runs_only(grid: tuple[Path, dict]) -> N
     deltas = realized_deltas(realized)
     for task in CLASSES:
         assert deltas.at[task, "mnli"] * 100 == pytest.approx(delta(mains, task, "mnli", "none"))
+
+
+def test_a_capped_intermediate_training_set_is_in_the_matrix_not_a_size_curve(tmp_path: Path) -> None:
+    # sst2 capped at one size for the whole study; mnli run at two sizes (a size curve) and in full.
+    runs = [
+        ("none", None, 0.6),
+        ("sst2", 500, 0.7),
+        ("mnli", 100, 0.5),
+        ("mnli", 200, 0.55),
+        ("mnli", None, 0.8),
+    ]
+    for inter, size, right in runs:
+        preds = np.where(np.arange(N) < right * N, gold("rte"), 1 - gold("rte"))
+        main = score("rte", preds)
+        extra = [f"intermediate.train_size={size}"] if size else []
+        write_cell_result(
+            tmp_path / "sweep" / f"{inter}_{size}",
+            [f"task@intermediate={inter}", "task@target=rte", *extra],
+            preds,
+            gold("rte"),
+            main,
+            {"acc": main},
+        )
+    run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=0)
+    matrix = pd.read_csv(tmp_path / "out" / "transfer_matrix.csv", index_col="task")
+    assert matrix.at["rte", "sst2"] == pytest.approx(10.0) and matrix.at["rte", "mnli"] == pytest.approx(20.0)
+    curves = pd.read_csv(tmp_path / "out" / "size_curves.csv")
+    assert sorted(curves["intermediate_train_size"]) == [100, 200] and set(curves["intermediate"]) == {"mnli"}
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert (
+        "**Capped intermediate training sets** (one size per task" in report and "sst2 500 examples" in report
+    )

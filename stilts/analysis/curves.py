@@ -6,7 +6,7 @@ import pandas as pd
 
 from stilts.analysis.order import order_tasks
 from stilts.analysis.records import BASELINE
-from stilts.analysis.results import finished_full_size
+from stilts.analysis.results import capped_sizes, finished_full_size
 from stilts.analysis.settings import label_controls, order_labels
 
 RUN_COLUMNS = [
@@ -27,12 +27,14 @@ def size_curves(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and spread over restarts of each (intermediate, task, intermediate_train_size), in points.
 
     Only finished runs launched by a size-curve experiment (with `intermediate_train_size`) count; the
-    full-size runs have no size in their record and belong to Figure 2.
+    full-size runs have no size in their record and belong to Figure 2, as do the runs of an
+    intermediate task trained on one capped size only (`results.capped_sizes`).
 
     Returns:
         Columns intermediate, task, intermediate_train_size, mean, std, restarts; empty if no such runs.
     """
-    runs = label_controls(frame[(frame["status"] == "finished") & frame["intermediate_train_size"].notna()])
+    sized = (frame["status"] == "finished") & frame["intermediate_train_size"].notna()
+    runs = label_controls(frame[sized & ~frame["intermediate"].isin(capped_sizes(frame).index)])
     if runs.empty:
         return pd.DataFrame(
             columns=["intermediate", "task", "intermediate_train_size", "mean", "std", "restarts"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from stilts.analysis.order import order_tasks
-from stilts.analysis.results import BASELINE, finished_full_size
+from stilts.analysis.results import BASELINE, capped_sizes, finished_full_size
 from stilts.analysis.settings import RESTART_KEY, label_controls, order_labels, repeated_restarts, split_tasks
 
 MAX_LISTED = 50  # long lists (a 1,260-cell grid's failures) are cut in the page; the CSVs have them all
@@ -84,7 +84,7 @@ def inputs_section(frame: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFram
     """Markdown blocks on what went in: runs, restarts per cell, missing, failed and duplicate cells."""
     failed = kept[kept["status"] != "finished"]
     full = finished_full_size(kept)
-    sized = kept[(kept["status"] == "finished") & kept["intermediate_train_size"].notna()]
+    sized = kept[(kept["status"] == "finished") & ~kept.index.isin(full.index)]  # size-curve runs
     counts = restart_counts(kept)
     per_cell = counts.to_numpy()[counts.to_numpy() > 0]
     spread = pd.Series(per_cell).value_counts().sort_index()
@@ -100,6 +100,12 @@ def inputs_section(frame: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFram
         "`none` is the baseline, shared by every control); written to `restart_counts.csv`:",
         md_table(counts),
     ]
+    capped = capped_sizes(kept)
+    if len(capped):
+        blocks.append(
+            "**Capped intermediate training sets** (one size per task, so in the transfer matrix, not a "
+            "size curve): " + ", ".join(f"{name} {size:,} examples" for name, size in capped.items()) + "."
+        )
     split = split_tasks(kept)
     if not split.empty:
         blocks += [
