@@ -74,8 +74,9 @@ def readout_from_masked_lm(model_cfg: DictConfig) -> MLMReadout:
     )
     missing = sorted(k for k in info["missing_keys"] if k.startswith(("lm_head.", "cls.predictions.")))
     if missing:
+        checkpoint = Path(str(model_cfg.pretrained)).name  # no local path: reports quote this message
         raise NoMLMHead(
-            f"the checkpoint of model={model_cfg.get('name')} ({Path(str(model_cfg.pretrained)).name}) has no "
+            f"the checkpoint of model={model_cfg.get('name')} ({checkpoint}) has no "
             f"trained masked-LM head (missing {', '.join(missing[:3])}...): the MLM-loss readout is "
             "unavailable for it"
         )
