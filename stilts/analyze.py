@@ -3,6 +3,7 @@
 stilts-analyze source=multirun/paper_grid out=analysis
 stilts-analyze source=wandb:ENTITY/PROJECT
 stilts-analyze source=paper:path/to/figure2.csv out=paper_figure2
+stilts-analyze source=multirun/real_mini paper=path/to/figure2.csv   (adds the comparison with the paper)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def run(cfg: DictConfig) -> None:
             resamples=int(cfg.bootstrap.resamples),
             seed=int(cfg.bootstrap.seed),
             alpha=float(cfg.alpha),
+            paper=cfg.get("paper"),
         )
     except StiltsError as err:
         log.error("%s", err)

@@ -144,6 +144,7 @@ def build_result(
             max_length=int(cfg.model.max_length),
         ),
         schedule=schedule_style(cfg),
+        precision=str(cfg.trainer.get("precision")),  # changes the result (a setting of its own)
         main_metric=list(spec.main_metric),
         main=out.main,
         main_range=main_range(out.module.val_metrics, spec.main_metric),

@@ -84,6 +84,7 @@ class CellResult:
     model: str | None = None
     hparams: StageHparams = field(default_factory=StageHparams)
     schedule: str | None = None
+    precision: str | None = None
     main_metric: list[str] | None = None
     main: float | None = None
     main_range: list[float] | None = None

@@ -73,3 +73,55 @@ def train_steps(
     else:
         overrides = [f"task@intermediate={task}", "task@target=rte", f"+trainer.max_steps={steps}"]
     return run_tiny_cell(tmp_path, overrides, data_dir=data_dir)
+
+
+def write_cell_result(
+    run_dir: Path,
+    overrides: Sequence[str],
+    preds: Sequence[int],
+    target: Sequence[int],
+    main: float,
+    scores: dict[str, float],
+    majority: float | None = None,
+    forgetting: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a finished cell's result.json and predictions.jsonl with the pipeline's own writer
+    (`stilts.pipeline._finish`), without training: synthetic results in the records' real format.
+
+    Args:
+        run_dir: The cell's run dir (created).
+        overrides: Config overrides after the tiny model's (task@intermediate, task@target, control,
+            restart, trainer.precision...).
+        preds, target: Per-example class predictions and gold labels (dev examples 0..n-1).
+        main, scores: The cell's main score and its metrics, as the stage would report them.
+        majority: The majority-class score of the dev set.
+        forgetting: The cell's forgetting record, if any.
+    """
+    from stilts.identity import cell_identity, stage_seed
+    from stilts.pipeline import _finish
+    from stilts.stage import StageOutcome
+    from stilts.tasks.spec import TaskSpec
+
+    cfg = compose_cfg([*tiny_overrides(run_dir.parent / "unused", output_dir=run_dir.parent), *overrides])
+    spec = TaskSpec.from_config(cfg.target, key="target")
+    predictions = [
+        {"idx": i, "preds": int(p), "target": int(t)}
+        for i, (p, t) in enumerate(zip(preds, target, strict=True))
+    ]
+    outcome = StageOutcome(
+        module=None,  # type: ignore[arg-type] - only read when save_encoder=true
+        scores=scores,
+        main=main,
+        majority_baseline=majority,
+        predictions=predictions,
+        steps=1,
+        epochs=1,
+        validations=1,
+        train_examples=len(predictions),
+        val_examples=len(predictions),
+        wall_time_s=0.0,
+    )
+    identity = cell_identity(cfg, {}, None)
+    source = {"kind": "pretrained" if cfg.intermediate.name == "none" else "intermediate"}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return _finish(cfg, run_dir, identity, spec, stage_seed(cfg, spec.role), source, outcome, forgetting)

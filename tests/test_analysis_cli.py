@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,10 +105,13 @@ def test_small_grid_skips_what_it_cannot_draw(tmp_path: Path) -> None:
         (folder / "result.json").write_text(json.dumps(record))
     proc = analyze(tmp_path, "source=sweep", "out=out")
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "**Skipped**: correlation figures skipped" in report and "size curves skipped" in report
+    assert "size curves skipped" in report and "note: size curves skipped" in proc.stdout
     assert "No bootstrap markers" in report and (tmp_path / "out" / "transfer_matrix.png").is_file()
-    assert "note: correlation figures skipped" in proc.stdout
-    assert "**Warning**: 1 cell(s) mix several (lr, dropout) settings" in report
+    # The two lrs are two rows, never averaged: lr 1e-05 has its baseline, lr 2e-05 has none.
+    assert "**Settings**: 1 task(s) ran under several settings" in report
+    matrix = pd.read_csv(tmp_path / "out" / "transfer_matrix.csv", index_col="task")
+    assert matrix.at["rte [lr=1e-05]", "mnli"] == pytest.approx(10.0)
+    assert np.isnan(matrix.at["rte [lr=2e-05]", "mnli"]) and np.isnan(matrix.at["rte [lr=2e-05]", "baseline"])
 
 
 def test_bad_or_missing_source_exits_with_the_key_or_path(tmp_path: Path) -> None:

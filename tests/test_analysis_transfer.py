@@ -150,11 +150,15 @@ def test_bootstrap_is_paired_seeded_and_marks_clear_effects(tmp_path: Path) -> N
     assert set(boot.long().columns) == {
         "task",
         "intermediate",
-        "acc_delta",
+        "metric",
+        "runs",
+        "baseline_runs",
+        "delta",
         "ci_low",
         "ci_high",
         "significant",
     }
+    assert set(boot.long()["runs"]) == {3} and set(boot.long()["baseline_runs"]) == {3}
 
 
 def test_bootstrap_on_fixture_marks_the_collapse() -> None:

@@ -57,6 +57,15 @@ def test_random_baselines_equal_enumeration(k: int) -> None:
     assert metrics.random_spearman(realized) == pytest.approx(expected_rho, abs=1e-12)
 
 
+def test_top3_hit_counts_every_candidate_tied_for_the_best() -> None:
+    realized = np.array([0.5, 0.7, 0.5, 0.7, 0.6, 0.7])  # three candidates tie for the best
+    assert metrics.top3_hit(np.array([6.0, 1.0, 5.0, 2.0, 4.0, 3.0]), realized) == 0.0
+    assert metrics.top3_hit(np.array([6.0, 1.0, 5.0, 2.0, 3.0, 4.0]), realized) == 1.0  # index 5 is third
+    # 1 - C(3, 3) / C(6, 3) = 0.95, and equal to enumerating every ordering
+    assert metrics.random_top3_hit(realized) == pytest.approx(0.95)
+    assert metrics.random_top3_hit(realized) == pytest.approx(_enumerated(metrics.top3_hit, realized))
+
+
 def test_random_regret_at_1_hand_worked() -> None:
     # Each candidate first with probability 1/4: mean of (0.8 - x) / 0.8 = (0.2 + 0 + 0.3 + 0.1) / 4 / 0.8.
     assert metrics.random_regret(REALIZED, 1) == pytest.approx(0.6 / 4 / 0.8)

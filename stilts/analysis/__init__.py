@@ -7,6 +7,7 @@ Typical use::
     matrix = transfer_matrix(runs)
 """
 
+from stilts.analysis.bootstrap import Bootstrap, bootstrap_deltas
 from stilts.analysis.correlations import Correlation, correlate, correlation_tables, holm, score_table
 from stilts.analysis.curves import degenerate_counts, degenerate_runs, size_curves
 from stilts.analysis.results import (
@@ -18,7 +19,7 @@ from stilts.analysis.results import (
     records_to_frame,
 )
 from stilts.analysis.runner import Outputs, run_analysis
-from stilts.analysis.transfer import Bootstrap, bootstrap_deltas, load_paper_matrix, transfer_matrix
+from stilts.analysis.transfer import load_paper_matrix, transfer_matrix
 from stilts.analysis.wandb_source import read_offline_run
 
 __all__ = [

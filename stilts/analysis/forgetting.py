@@ -44,6 +44,25 @@ def has_measures(frame: pd.DataFrame) -> bool:
     return bool(measure_columns(frame))
 
 
+def unavailable_notes(frame: pd.DataFrame) -> list[str]:
+    """A sentence per model whose records say why they hold no MLM loss (e.g. no trained MLM head)."""
+    runs = finished_full_size(frame)
+    if "mlm_unavailable" not in runs:
+        return []
+    why = runs[runs["mlm_unavailable"].notna()].groupby("model")["mlm_unavailable"].first()
+    return [
+        f"**The MLM-loss readout is unavailable for `{model or 'this model'}`** ({reason}): no MLM loss "
+        "(nor its increase) is shown or correlated for it; weight change and CKA are."
+        for model, reason in why.items()
+    ]
+
+
+def scatter_measure(frame: pd.DataFrame) -> str:
+    """The measure the transfer scatter plot uses: the MLM loss increase, else the weight change."""
+    available = measure_columns(frame, CORRELATED)
+    return available[0].removeprefix(FORGETTING_PREFIX) if available else "weight_change_all"
+
+
 def measure_table(frame: pd.DataFrame) -> pd.DataFrame:
     """(control, intermediate task) x measure, means over restarts; the baseline row is the pretrained
     encoder itself (its MLM loss is the reference; its change 0 and CKA 1 by construction)."""

@@ -69,7 +69,7 @@ def task_group(task: str, groups: Mapping[str, str] | None = None) -> str:
     """The group of `task`: from `groups` (results) when given, else from its yaml."""
     if groups and task in groups:
         return groups[task]
-    return config_group(task) or TARGET
+    return config_group(task.split(" [")[0]) or TARGET
 
 
 def group_order(groups: Iterable[str]) -> list[str]:
@@ -87,7 +87,8 @@ def order_tasks(tasks: Iterable[str], groups: Mapping[str, str] | None = None) -
     rank = {group: i for i, group in enumerate(group_order(task_group(t, groups) for t in tasks))}
 
     def key(task: str) -> tuple[int, int, str]:
-        return rank[task_group(task, groups)], listed.index(task) if task in listed else len(listed), task
+        name = task.split(" [")[0]  # a task's row per setting (`rte [lr=1e-05]`) sorts as the task
+        return rank[task_group(task, groups)], listed.index(name) if name in listed else len(listed), task
 
     return sorted(tasks, key=key)
 

@@ -46,7 +46,17 @@ COLUMNS = [
     "created",
     "identity",
     "control",
+    "main_metric",
+    "precision",
+    "batch_size",
+    "max_epochs",
+    "max_length",
+    "schedule",
+    "mlm_unavailable",
 ]
+# The record fields besides control and the intermediate training-set size that change a run's result
+# when they differ between two runs of one task (stilts.analysis.settings keeps such runs apart).
+SETTING_FIELDS = ["model", "precision", "lr", "dropout", "batch_size", "max_epochs", "max_length", "schedule"]
 # Two records with the same `identity` are duplicates: the cell's name (stilts.identity.cell_name,
 # which hashes every setting that changes the result) for records that carry one (schema >= 2);
 # for older records, the slot fields (intermediate, task, restart, seed, lr, dropout, size).
@@ -112,6 +122,15 @@ def record_row(
         "created": created,
         "identity": record_identity(result),
         "control": result.control or NO_CONTROL,  # records before controls: none
+        # `+`-joined metric names whose mean is `main` (stilts.tasks.spec); empty in older records
+        "main_metric": metric_names(result.main_metric),
+        "precision": result.precision or "",  # records before it was written: unknown
+        "batch_size": result.hparams.batch_size,
+        "max_epochs": result.hparams.max_epochs,
+        "max_length": result.hparams.max_length,
+        "schedule": result.schedule or "",
+        # why the forgetting measures hold no MLM loss (stilts.forgetting.store); None when they do
+        "mlm_unavailable": (result.forgetting or {}).get("mlm_unavailable"),
     }
     for name, value in (result.metrics or {}).items():
         row[METRIC_PREFIX + name] = value
@@ -119,6 +138,13 @@ def record_row(
         if isinstance(value, int | float) and not isinstance(value, bool):
             row[FORGETTING_PREFIX + name] = value
     return row
+
+
+def metric_names(value: Any) -> str:
+    """The record's `main_metric` (a name or a list of names) as one `+`-joined string."""
+    if isinstance(value, str):
+        return value
+    return "+".join(str(name) for name in value or [])
 
 
 def record_identity(result: CellResult) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stilts.analysis.order import order_intermediates, order_tasks
-from stilts.analysis.results import BASELINE, finished_full_size
+from stilts.analysis.order import order_tasks
+from stilts.analysis.results import BASELINE, capped_sizes, finished_full_size
+from stilts.analysis.settings import RESTART_KEY, label_controls, order_labels, repeated_restarts, split_tasks
 
 MAX_LISTED = 50  # long lists (a 1,260-cell grid's failures) are cut in the page; the CSVs have them all
 
@@ -32,11 +33,14 @@ def md_table(frame: pd.DataFrame, index: bool = True, digits: int = 4) -> str:
 
 
 def restart_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Finished full-size runs per cell: tasks x intermediates in paper order (0 = missing)."""
-    runs = finished_full_size(frame)
+    """Finished full-size runs per cell: tasks (one row per setting, `settings.label_settings`) x
+    intermediates (one column per control, `intermediate [control]`), in paper order (0 = missing).
+    Each run is a distinct (restart, seed): runs of other controls or settings are never added in."""
+    labelled = label_controls(frame)
+    runs = finished_full_size(labelled).drop_duplicates(["task", "intermediate", *RESTART_KEY])
     tasks = order_tasks(list(frame["task"]))
-    inters = ([BASELINE] if (frame["intermediate"] == BASELINE).any() else []) + order_intermediates(
-        list(frame["intermediate"])
+    inters = ([BASELINE] if (frame["intermediate"] == BASELINE).any() else []) + order_labels(
+        list(labelled["intermediate"])
     )
     counts = runs.groupby(["task", "intermediate"]).size().unstack(fill_value=0)
     counts = counts.reindex(index=tasks, columns=inters, fill_value=0).astype(int)
@@ -52,21 +56,6 @@ def missing_cells(counts: pd.DataFrame) -> list[str]:
         for inter in counts.columns
         if counts.at[task, inter] == 0
     ]
-
-
-def mixed_hparams(frame: pd.DataFrame) -> pd.DataFrame:
-    """(task, intermediate) cells whose finished full-size runs have more than one (lr, dropout) setting.
-
-    Figure 2 wants the selected hyperparameters only; a sweep over lr x dropout would be averaged into
-    the restart mean, so the report flags it instead of guessing which setting was meant.
-    """
-    runs = finished_full_size(frame)
-    if runs.empty:
-        return pd.DataFrame(columns=["task", "intermediate", "settings"])
-    settings = runs.groupby(["task", "intermediate"])[["lr", "dropout"]].apply(
-        lambda g: len(g.drop_duplicates())
-    )
-    return settings[settings > 1].rename("settings").reset_index()
 
 
 @dataclass
@@ -95,7 +84,7 @@ def inputs_section(frame: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFram
     """Markdown blocks on what went in: runs, restarts per cell, missing, failed and duplicate cells."""
     failed = kept[kept["status"] != "finished"]
     full = finished_full_size(kept)
-    sized = kept[(kept["status"] == "finished") & kept["intermediate_train_size"].notna()]
+    sized = kept[(kept["status"] == "finished") & ~kept.index.isin(full.index)]  # size-curve runs
     counts = restart_counts(kept)
     per_cell = counts.to_numpy()[counts.to_numpy() > 0]
     spread = pd.Series(per_cell).value_counts().sort_index()
@@ -106,15 +95,34 @@ def inputs_section(frame: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFram
         f"- tasks: {counts.shape[0]}; intermediate tasks (with `none` = baseline): {counts.shape[1]}\n"
         f"- restarts per cell: "
         + (", ".join(f"{n} restart(s): {c} cell(s)" for n, c in spread.items()) or "no finished cells"),
-        "Finished full-size runs per cell (task x intermediate; written to `restart_counts.csv`):",
+        "Finished full-size runs per cell, each a distinct restart: task (one row per setting where a "
+        "task ran under several) x intermediate (one column per control, `intermediate [control]`; "
+        "`none` is the baseline, shared by every control); written to `restart_counts.csv`:",
         md_table(counts),
     ]
-    mixed = mixed_hparams(kept)
-    if not mixed.empty:
+    capped = capped_sizes(kept)
+    if len(capped):
+        blocks.append(
+            "**Capped intermediate training sets** (one size per task, so in the transfer matrix, not a "
+            "size curve): " + ", ".join(f"{name} {size:,} examples" for name, size in capped.items()) + "."
+        )
+    split = split_tasks(kept)
+    if not split.empty:
         blocks += [
-            f"**Warning**: {len(mixed)} cell(s) mix several (lr, dropout) settings, and the transfer matrix "
-            "averages over them; analyse one setting per task (filter `runs.csv`) for the paper's Figure 2:",
-            md_table(mixed, index=False),
+            f"**Settings**: {split['task'].nunique()} task(s) ran under several settings (lr, dropout, "
+            "precision...); each setting is a row of its own in every table, compared with the baseline "
+            "runs of the same setting, never averaged with the others:",
+            md_table(split, index=False),
+        ]
+    repeated = repeated_restarts(finished_full_size(kept))
+    if not repeated.empty:
+        cols = ["intermediate", "control", "task", "restart", "seed", "cell", "path"]
+        blocks += [
+            f"**Warning**: {len(repeated)} finished run(s) repeat a restart and seed of their cell and "
+            "setting: they differ in a setting their records do not show (e.g. the optimizer), and are "
+            "counted once above but averaged in the matrix; analyse one setting at a time (filter "
+            "`runs.csv`):",
+            md_table(repeated[cols], index=False),
         ]
     missing = missing_cells(counts)
     blocks.append(

@@ -179,10 +179,22 @@ def cell_key(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(None if pd.isna(v) else v for v in values)
 
 
+def capped_sizes(frame: pd.DataFrame) -> pd.Series:
+    """Intermediate tasks trained on one capped training-set size only (a study's documented, seeded
+    `train_size` cap, not a size curve): intermediate -> that size. A task with several sizes, or with
+    uncapped runs beside capped ones, is a size curve (Figure 6) and is not listed."""
+    done = frame[(frame["status"] == "finished") & (frame["intermediate"] != BASELINE)]
+    sizes = done.groupby("intermediate")["intermediate_train_size"]
+    single = sizes.agg(lambda s: s.notna().all() and s.nunique() == 1)
+    return sizes.first()[single[single].index].astype(int) if single.any() else pd.Series(dtype=int)
+
+
 def finished_full_size(frame: pd.DataFrame) -> pd.DataFrame:
-    """Finished records of full-size runs (no `intermediate_train_size`): the input to Figures 2-5."""
-    mask = (frame["status"] == "finished") & frame["intermediate_train_size"].isna()
-    return frame[mask]
+    """Finished records of the runs of Figures 2-5: without `intermediate_train_size`, or of an
+    intermediate task trained on one capped size only (`capped_sizes`)."""
+    finished = frame["status"] == "finished"
+    capped = frame["intermediate"].isin(capped_sizes(frame).index)
+    return frame[finished & (frame["intermediate_train_size"].isna() | capped)]
 
 
 def read_predictions(path: str | Path) -> pd.Series:

@@ -10,10 +10,13 @@ from typing import Any
 import pandas as pd
 
 from stilts.analysis import curves, forgetting, plots
+from stilts.analysis.bootstrap import Bootstrap, bootstrap_deltas
 from stilts.analysis.correlations import MIN_PAIRS, correlation_tables
+from stilts.analysis.paper import paper_section
 from stilts.analysis.report import Report, inputs_section, md_table, restart_counts
 from stilts.analysis.results import NO_CONTROL, deduplicate, load_results
-from stilts.analysis.transfer import bootstrap_deltas, load_paper_matrix, transfer_matrix
+from stilts.analysis.settings import label_settings
+from stilts.analysis.transfer import load_paper_matrix, transfer_matrix
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ def run_analysis(
     seed: int = 0,
     alpha: float = 0.05,
     api: Any = None,
+    paper: str | None = None,
 ) -> Outputs:
     """Run the whole analysis of one results source into folder `out`.
 
@@ -69,6 +73,8 @@ def run_analysis(
         seed: Bootstrap seed.
         alpha: Significance level (bootstrap CIs are 95%; Holm-Bonferroni family-wise rate).
         api: A `wandb.Api`-like object for `wandb:` sources (tests pass a fake).
+        paper: The paper's Figure 2 CSV (task, baseline, one delta column per intermediate task; points):
+            adds the section comparing this study's deltas with the paper's (stilts.analysis.paper).
     """
     result = Outputs(Path(out))
     result.out.mkdir(parents=True, exist_ok=True)
@@ -79,6 +85,7 @@ def run_analysis(
     rejected: list[str] = []
     frame = load_results(text, api, rejected)
     kept, dropped = deduplicate(frame)
+    kept = label_settings(kept)  # a task run under several settings: one row per setting everywhere
     result.runs, result.failed, result.duplicates = (
         len(kept),
         int((kept["status"] != "finished").sum()),
@@ -96,7 +103,9 @@ def run_analysis(
     plain = kept[kept["control"] == NO_CONTROL]
     if len(plain) < len(kept):
         result.notes.append(f"{len(kept) - len(plain)} runs under controls: in the forgetting section only")
-    transfer_section(plain, result, report, resamples, seed)
+    matrix, boot = transfer_section(plain, result, report, resamples, seed)
+    if paper:
+        paper_section(matrix, boot, paper, result, report)
     correlation_section(plain, result, report, alpha)
     size_section(plain, result, report)
     degenerate_section(kept, result, report)
@@ -137,7 +146,9 @@ def paper_analysis(path: Path, result: Outputs) -> Outputs:
     return result
 
 
-def transfer_section(kept: pd.DataFrame, result: Outputs, report: Report, resamples: int, seed: int) -> None:
+def transfer_section(
+    kept: pd.DataFrame, result: Outputs, report: Report, resamples: int, seed: int
+) -> tuple[pd.DataFrame, Bootstrap | None]:
     """Figure 2 with bootstrap markers: transfer_matrix.{csv,png,pdf}, transfer_bootstrap.csv."""
     matrix = transfer_matrix(kept)
     result.csv(matrix, "transfer_matrix")
@@ -155,14 +166,21 @@ def transfer_section(kept: pd.DataFrame, result: Outputs, report: Report, resamp
     if has_ci:
         text += (
             f" `*`: the 95% paired bootstrap CI ({resamples} resamples of dev examples, seed {seed}, same "
-            "resample for intermediate and baseline runs) excludes 0. The bootstrap recomputes accuracy "
-            "(preds == target) per resample, so for tasks whose score is not accuracy (F1, MCC, EM...) the "
-            "marker is about the accuracy delta, an approximation (`transfer_bootstrap.csv`)."
+            "resample for intermediate and baseline runs) excludes 0. Each resample recomputes every run's "
+            "score on the task's own main metric (accuracy, F1, macro F1, MCC or their mean, as the task "
+            "scores; `metric` in `transfer_bootstrap.csv`, beside the CI and the runs on each side), "
+            "after checking that the score recomputed on all examples equals the run's recorded one."
         )
+    elif boot is not None and boot.skipped:
+        text += " No bootstrap markers: no task's main metric could be recomputed from its predictions."
+        result.notes.append("transfer matrix without bootstrap CIs: " + ", ".join(boot.skipped))
     else:
         text += " No bootstrap markers: no per-example predictions were available for this source."
         result.notes.append("no predictions.jsonl: transfer matrix without bootstrap CIs")
+    if boot is not None and boot.skipped:
+        text += " Tasks without CIs: " + "; ".join(f"{t}: {why}" for t, why in boot.skipped.items()) + "."
     report.add("Transfer matrix (Figure 2)", text, report.figure("transfer_matrix", "Transfer matrix"))
+    return matrix, boot if has_ci else None
 
 
 def correlation_section(kept: pd.DataFrame, result: Outputs, report: Report, alpha: float) -> None:
@@ -221,6 +239,16 @@ def degenerate_section(kept: pd.DataFrame, result: Outputs, report: Report) -> N
     counts, runs = curves.degenerate_counts(kept), curves.degenerate_runs(kept)
     result.csv(counts, "degenerate_counts")
     result.csv(runs, "degenerate_runs", index=False)
+    baselines = curves.baseline_table(kept)
+    result.csv(baselines, "baselines")
+    report.add(
+        "Baselines against the majority class",
+        "Per task: the mean (and standard deviation over restarts) of the baseline runs (no intermediate "
+        "task), the majority-class score of its dev set (chance for multiple choice; from the records), "
+        "the margin above it, and the baseline runs and how many of them were degenerate, in points "
+        "(`baselines.csv`):",
+        md_table(baselines, digits=3) if len(baselines) else "No baseline runs.",
+    )
     report.add(
         "Degenerate runs",
         f"{len(runs)} finished run(s) did not score above the majority-class / chance score. Counts by "
@@ -243,10 +271,11 @@ def forgetting_section(kept: pd.DataFrame, result: Outputs, report: Report, alph
         table = forgetting.measure_table(kept)
         result.csv(table, "forgetting_measures")
         blocks += [
+            *forgetting.unavailable_notes(kept),
             "Per intermediate encoder (mean over restarts; `none` is the pretrained encoder itself): "
-            "masked-LM loss on the held-out sample read out by the pretrained MLM head, its increase over "
-            "the pretrained encoder's, relative weight change, and linear CKA with the pretrained encoder "
-            "(last layer; mean over layers). `forgetting_measures.csv`:",
+            "masked-LM loss on the held-out sample read out by the pretrained MLM head and its increase "
+            "over the pretrained encoder's (where the model has one), relative weight change, and linear "
+            "CKA with the pretrained encoder (last layer; mean over layers). `forgetting_measures.csv`:",
             md_table(table),
         ]
         if "mlm_loss" in table:
@@ -261,11 +290,12 @@ def forgetting_section(kept: pd.DataFrame, result: Outputs, report: Report, alph
             caption = f"{method.title()}: forgetting measure x transfer per task; Holm alpha = {alpha}"
             result.figure(plots.plot_correlation(corr, caption), stem)
             blocks.append(report.figure(stem, caption))
-        result.figure(forgetting.plot_forgetting_scatter(kept, "mlm_loss_increase"), "forgetting_scatter")
+        measure = forgetting.scatter_measure(kept)
+        result.figure(forgetting.plot_forgetting_scatter(kept, measure), "forgetting_scatter")
         blocks.append(
             "Each point is one intermediate encoder (control x intermediate task x restart); transfer is its "
             "run's score minus the task's baseline mean.\n\n"
-            + report.figure("forgetting_scatter", "Transfer against the MLM loss increase")
+            + report.figure("forgetting_scatter", f"Transfer against {measure}")
         )
     matrices = forgetting.control_matrices(kept)
     if len(matrices) > 1:

@@ -1,4 +1,4 @@
-"""Figure 2: the transfer matrix (intermediate minus baseline, in points) with paired bootstrap CIs.
+"""Figure 2: the transfer matrix (intermediate minus baseline, in points); its CIs: stilts.analysis.bootstrap.
 
 Rows are tasks grouped by role and family (targets, then each probing family: edge probing, SentEval,
 acceptability; stilts.analysis.order) in the paper's order, with the `avg_target` row after the
@@ -8,18 +8,13 @@ what the results hold.
 
 from __future__ import annotations
 
-import logging
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stilts.analysis.order import TARGET, groups_from_results, order_intermediates, order_tasks, task_group
-from stilts.analysis.results import BASELINE, ResultsError, finished_full_size, read_predictions
-
-log = logging.getLogger(__name__)
+from stilts.analysis.results import BASELINE, ResultsError, finished_full_size
 
 AVG_TARGET = "avg_target"
 BASELINE_COL = "baseline"
@@ -90,102 +85,3 @@ def load_paper_matrix(path: str | Path) -> pd.DataFrame:
         )
     matrix.index.name = "task"
     return matrix
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """Paired bootstrap of the per-cell deltas (points): accuracy delta, 95% CI and significance."""
-
-    delta: pd.DataFrame
-    low: pd.DataFrame
-    high: pd.DataFrame
-
-    @property
-    def significant(self) -> pd.DataFrame:
-        """True where the 95% CI excludes 0."""
-        return (self.low > 0) | (self.high < 0)
-
-    def long(self) -> pd.DataFrame:
-        """One row per (task, intermediate) with accuracy delta, CI and significance."""
-        parts = {
-            "acc_delta": self.delta,
-            "ci_low": self.low,
-            "ci_high": self.high,
-            "significant": self.significant.where(self.delta.notna()),
-        }
-        table = pd.concat({k: v.stack() for k, v in parts.items()}, axis=1)
-        table.index.names = ["task", "intermediate"]
-        return table.reset_index()
-
-
-def correctness_matrix(paths: list[str]) -> np.ndarray | None:
-    """Runs x examples correctness on the examples all runs share; None if any run is not comparable."""
-    series = [read_predictions(p) for p in paths]
-    common = series[0].index
-    for s in series[1:]:
-        common = common.intersection(s.index)
-    if len(common) == 0:
-        return None
-    values = np.vstack([s.loc[common].to_numpy() for s in series])
-    return None if np.isnan(values).any() else values
-
-
-def resampled_accuracy(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Resamples x runs accuracy, each resample one draw of examples shared by all runs (paired).
-
-    Draws are multinomial example counts, in blocks so a 30k-example dev set stays within ~100 MB.
-    """
-    n = values.shape[1]
-    block = max(1, min(resamples, 3_000_000 // n))
-    parts = []
-    for start in range(0, resamples, block):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(block, resamples - start))
-        parts.append(counts @ values.T / n)
-    return np.vstack(parts)
-
-
-def bootstrap_deltas(frame: pd.DataFrame, resamples: int = 1000, seed: int = 0) -> Bootstrap:
-    """Paired bootstrap CIs for each (task, intermediate) delta from per-example predictions.
-
-    Each resample draws dev examples with replacement (the same draw for every run of a task, so the
-    intermediate and baseline runs stay paired) and takes mean-over-restarts accuracy of the intermediate
-    runs minus that of the baseline runs. Accuracy approximates the delta of tasks whose main metric is
-    not accuracy (F1, MCC, EM...): the CI and the significance marker are about the accuracy delta.
-
-    Args:
-        frame: Deduplicated results with a `predictions` path per run (rows without one are skipped).
-        resamples: Bootstrap resamples.
-        seed: Base seed; each task's draws are seeded by (seed, task name), so adding tasks changes nothing.
-
-    Returns:
-        Frames shaped like the transfer matrix's delta part (tasks x intermediates), NaN where missing.
-    """
-    runs = finished_full_size(frame)
-    runs = runs[runs["predictions"].notna()]
-    out: dict[str, dict[tuple[str, str], float]] = {"delta": {}, "low": {}, "high": {}}
-    for task, group in runs.groupby("task"):
-        base = group[group["intermediate"] == BASELINE]
-        if base.empty:
-            continue
-        values = correctness_matrix(list(group["predictions"]))
-        if values is None:
-            log.info("bootstrap: %s predictions are not comparable per example; no CIs", task)
-            continue
-        rng = np.random.default_rng([seed, zlib.crc32(str(task).encode())])
-        resampled = resampled_accuracy(values, resamples, rng)
-        is_base = (group["intermediate"] == BASELINE).to_numpy()
-        base_mean = resampled[:, is_base].mean(axis=1)
-        for name in set(group["intermediate"]) - {BASELINE}:
-            pick = (group["intermediate"] == name).to_numpy()
-            deltas = (resampled[:, pick].mean(axis=1) - base_mean) * 100.0
-            point = (values[pick].mean(axis=1).mean() - values[is_base].mean(axis=1).mean()) * 100.0
-            out["delta"][(task, name)] = point
-            out["low"][(task, name)], out["high"][(task, name)] = np.percentile(deltas, [2.5, 97.5])
-    frames = {}
-    for key, cells in out.items():
-        series = pd.Series(cells, dtype=float)
-        table = series.unstack() if not series.empty else pd.DataFrame(dtype=float)
-        frames[key] = table.reindex(
-            index=order_tasks(list(table.index)), columns=order_intermediates(list(table.columns))
-        )
-    return Bootstrap(**frames)

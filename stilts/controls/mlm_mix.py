@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from stilts.controls.base import Control, ControlContext
 from stilts.errors import ConfigError
-from stilts.forgetting.readout import readout_from_masked_lm
+from stilts.forgetting.readout import NoMLMHead, readout_from_masked_lm
 from stilts.forgetting.sample import read_sample
 from stilts.forgetting.store import head_source
 from stilts.models.mlm_head import MaskedLMHead
@@ -141,7 +141,10 @@ def _init_from_pretrained_head(head: MaskedLMHead, context: ControlContext) -> N
     if source is None:
         return
     if source == "hub":
-        readout = readout_from_masked_lm(context.cfg.model)
+        try:
+            readout = readout_from_masked_lm(context.cfg.model)
+        except NoMLMHead:
+            return
         state = {**{f"dense.{k}": v for k, v in readout.dense.state_dict().items()}}
         state.update({f"norm.{k}": v for k, v in readout.norm.state_dict().items()}, bias=readout.bias)
     else:

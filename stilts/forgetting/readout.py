@@ -56,10 +56,30 @@ def readout_from_stilts_head(path: Path, embeddings: torch.Tensor) -> MLMReadout
     return MLMReadout(dense, norm, embeddings, state["bias"])
 
 
+class NoMLMHead(ConfigError):
+    """The checkpoint carries no trained masked-LM head (e.g. the sentence-transformers MiniLM of
+    `model=minilm`): `from_pretrained` would initialise one at random, and nothing read out by a random
+    head measures the encoder."""
+
+
 def readout_from_masked_lm(model_cfg: DictConfig) -> MLMReadout:
     """The head of `model.pretrained`'s masked-LM checkpoint (RoBERTa-style `lm_head` or BERT-style
-    `cls.predictions`)."""
-    model = AutoModelForMaskedLM.from_pretrained(model_cfg.pretrained, revision=model_cfg.get("revision"))
+    `cls.predictions`).
+
+    Raises:
+        NoMLMHead: when the checkpoint lacks the head's weights.
+    """
+    model, info = AutoModelForMaskedLM.from_pretrained(
+        model_cfg.pretrained, revision=model_cfg.get("revision"), output_loading_info=True
+    )
+    missing = sorted(k for k in info["missing_keys"] if k.startswith(("lm_head.", "cls.predictions.")))
+    if missing:
+        checkpoint = Path(str(model_cfg.pretrained)).name  # no local path: reports quote this message
+        raise NoMLMHead(
+            f"the checkpoint of model={model_cfg.get('name')} ({checkpoint}) has no "
+            f"trained masked-LM head (missing {', '.join(missing[:3])}...): the MLM-loss readout is "
+            "unavailable for it"
+        )
     decoder = model.get_output_embeddings()
     if hasattr(model, "lm_head"):
         head = model.lm_head

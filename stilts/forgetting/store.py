@@ -21,7 +21,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from stilts.cache import file_sha256
 from stilts.forgetting.measures import measure_encoder
-from stilts.forgetting.readout import MLM_HEAD, MLMReadout, readout_from_masked_lm, readout_from_stilts_head
+from stilts.forgetting.readout import (
+    MLM_HEAD,
+    MLMReadout,
+    NoMLMHead,
+    readout_from_masked_lm,
+    readout_from_stilts_head,
+)
 from stilts.forgetting.sample import masked_batches, read_sample
 from stilts.identity import short_hash, weights_digest
 from stilts.models.encoder import build_encoder
@@ -66,6 +72,8 @@ def settings_material(cfg: DictConfig, tokenizer: Any) -> dict[str, Any]:
         "text": file_sha256(Path(cfg.forgetting.text)),
         "head": file_sha256(Path(head)) if head not in (None, "hub") else head,
         "model": [cfg.model.pretrained, cfg.model.get("revision"), bool(cfg.model.get("random_init"))],
+        # 2: a checkpoint without a trained MLM head gives no MLM loss (before: a random head's loss)
+        "readout_version": 2,
         "encoder_weights": weights_digest(cfg),
         "tokenizer": tokenizer_digest(tokenizer),
         "max_length": int(cfg.model.max_length),
@@ -83,8 +91,13 @@ def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> d
     encoder = build_encoder(cfg.model, dropout=0.0, weights=weights).to(device) if weights else reference
     head = head_source(cfg)
     readout: MLMReadout | None = None
+    unavailable = "`forgetting.mlm_head` is null: no MLM head to read out with" if head is None else None
     if head == "hub":
-        readout = readout_from_masked_lm(cfg.model)
+        try:
+            readout = readout_from_masked_lm(cfg.model)
+        except NoMLMHead as err:  # never a random head in its place: the MLM loss is left out, saying why
+            unavailable = str(err)
+            log.warning("forgetting: %s", unavailable)
     elif head is not None:
         readout = readout_from_stilts_head(Path(head), reference.get_input_embeddings().weight)
     texts = read_sample(Path(cfg.forgetting.text), int(cfg.forgetting.max_sentences))
@@ -96,6 +109,7 @@ def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> d
         encoder, reference, readout.to(device) if readout else None, batches, int(cfg.forgetting.max_tokens)
     )
     record["sentences"] = len(texts)
+    record["mlm_unavailable"] = unavailable  # why `mlm_loss` is None (None when it was measured)
     return record
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from stilts.analysis.results import BASELINE, RESULT_FILE, deduplicate, load_results, reject
+from stilts.analysis.results import BASELINE, NO_CONTROL, RESULT_FILE, deduplicate, load_results, reject
+from stilts.analysis.settings import label_settings, split_tasks
 from stilts.analysis.transfer import run_means
 from stilts.rank import metrics
 from stilts.rank.features import RankError
@@ -29,11 +30,22 @@ METRICS = ("spearman", "ndcg@3", "regret@1", "regret@3", "top3_hit")
 
 
 def realized_scores(sweep: str | Path) -> pd.DataFrame:
-    """Mean downstream score over restarts: index downstream task, columns intermediate (incl. `none`)."""
+    """Mean downstream score over restarts: index downstream task, columns intermediate (incl. `none`).
+
+    Only plain intermediate training counts (`control` none: the encoders a ranking reads); a task run
+    under several settings (lr, precision...; stilts.analysis.settings) is refused rather than averaged."""
     kept, _ = deduplicate(load_results(sweep))
-    kept = kept[kept["role"].isin(DOWNSTREAM_ROLES)]
+    kept = kept[kept["role"].isin(DOWNSTREAM_ROLES) & (kept["control"] == NO_CONTROL)]
     if kept.empty:
-        raise RankError(f"{sweep}: no finished downstream cells (role `target` or `probing`) to evaluate")
+        raise RankError(
+            f"{sweep}: no finished downstream cells (role `target` or `probing`, control `none`) to evaluate"
+        )
+    split = split_tasks(label_settings(kept))
+    if not split.empty:
+        raise RankError(
+            f"{sweep}: task(s) {sorted(set(split['task']))} ran under several settings "
+            f"({', '.join(split['row'])}); evaluate a grid of one setting per task"
+        )
     return run_means(kept)["mean"].unstack("intermediate")
 
 

@@ -63,8 +63,11 @@ def regret(predicted: np.ndarray, realized: np.ndarray, k: int = 1) -> float:
 
 
 def top3_hit(predicted: np.ndarray, realized: np.ndarray) -> float:
-    """1.0 when the realized best candidate (first, on ties) is in the predicted top 3."""
-    return float(int(np.argmax(realized)) in set(order(predicted)[:3].tolist()))
+    """1.0 when a realized best candidate is in the predicted top 3. Candidates tied for the best all
+    count (degenerate targets tie often); otherwise the index order would decide the hit."""
+    realized = np.asarray(realized, dtype=np.float64)
+    best = set(np.flatnonzero(realized == realized.max()).tolist())
+    return float(bool(best & set(order(predicted)[:3].tolist())))
 
 
 def random_spearman(realized: np.ndarray) -> float:
@@ -98,6 +101,8 @@ def random_regret(realized: np.ndarray, k: int = 1) -> float:
 
 
 def random_top3_hit(realized: np.ndarray) -> float:
-    """Probability that a random ordering puts the best candidate in its top 3: min(3, n) / n."""
-    n = np.asarray(realized).size
-    return min(3, n) / n
+    """Probability that a random ordering puts one of the m candidates tied for the best in its top 3:
+    1 - C(n - m, 3) / C(n, 3) (min(3, n) / n for a single best)."""
+    realized = np.asarray(realized, dtype=np.float64)
+    n, m, k = realized.size, int((realized == realized.max()).sum()), min(3, realized.size)
+    return 1.0 - comb(n - m, k) / comb(n, k)
