@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -97,6 +98,8 @@ def write_cell_result(
         majority: The majority-class score of the dev set.
         forgetting: The cell's forgetting record, if any.
     """
+    from hydra.utils import instantiate
+
     from stilts.identity import cell_identity, stage_seed
     from stilts.pipeline import _finish
     from stilts.stage import StageOutcome
@@ -108,8 +111,10 @@ def write_cell_result(
         {"idx": i, "preds": int(p), "target": int(t)}
         for i, (p, t) in enumerate(zip(preds, target, strict=True))
     ]
+    # The record reads only the module's metrics (for `main_range`), as the stage builds them.
+    metrics = {name: instantiate(node) for name, node in cfg.target.metrics.items()}
     outcome = StageOutcome(
-        module=None,  # type: ignore[arg-type] - only read when save_encoder=true
+        module=SimpleNamespace(val_metrics=metrics),  # type: ignore[arg-type]
         scores=scores,
         main=main,
         majority_baseline=majority,
