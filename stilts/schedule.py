@@ -31,9 +31,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from stilts.errors import ConfigError
+from stilts.schema import SCHEDULE_STYLES
 from stilts.tasks.spec import TaskSpec
 
-STYLES = ("jiant", "epochs")
+STYLES = SCHEDULE_STYLES  # declared with the schedule node's schema
 
 
 @dataclass(frozen=True)
