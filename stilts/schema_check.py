@@ -121,14 +121,16 @@ def fail(key: str, value: Any, allowed: str) -> typing.NoReturn:
     raise ConfigError(f"`{key}` is {value!r}; it must be {allowed}")
 
 
-def unknown(keys: Iterable[Any], allowed: Iterable[str], prefix: str, what: str = "a setting stilts knows") -> None:
+def unknown(keys: Iterable[Any], allowed: Iterable[str], prefix: str) -> None:
     """Refuse the first of `keys` not in `allowed`, suggesting the closest allowed one."""
     allowed = list(allowed)
     for name in keys:
         if name not in allowed:
             close = difflib.get_close_matches(str(name), allowed, n=1)
-            hint = f"; did you mean `{prefix}{close[0]}`?" if close else f"; allowed keys: {', '.join(allowed)}"
-            raise ConfigError(f"`{prefix}{name}` is not {what}{hint}")
+            hint = (
+                f"; did you mean `{prefix}{close[0]}`?" if close else f"; allowed keys: {', '.join(allowed)}"
+            )
+            raise ConfigError(f"`{prefix}{name}` is not a setting stilts knows{hint}")
 
 
 @cache

@@ -9,12 +9,13 @@ arguments of the base class `__init__` it forwards them to, and any key when tha
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 
 from stilts.errors import ConfigError
@@ -48,8 +49,8 @@ def check_targets(node: Any, key: str, where: str = "", extra: Iterable[str] = (
 def check_target(node: DictConfig, key: str, where: str = "", extra: Iterable[str] = ()) -> None:
     """Refuse a key of `node` that its `_target_` callable takes no argument for."""
     target = str(node.get("_target_"))
-    accepted = arguments(target, f"{key}._target_", where)
-    if accepted is None:
+    accepted, open_ = arguments(target, f"{key}._target_", where)
+    if open_:
         return
     for name in node.keys():
         name = str(name)
@@ -66,40 +67,62 @@ def check_target(node: DictConfig, key: str, where: str = "", extra: Iterable[st
 def build_check(node: DictConfig, key: str, where: str = "") -> None:
     """Build `node` to check it, for a cheap object whose callable takes `**kwargs` (a torchmetrics
     metric checks them in its constructor)."""
-    if arguments(str(node.get("_target_")), f"{key}._target_", where) is not None:
+    target = str(node.get("_target_"))
+    accepted, open_ = arguments(target, f"{key}._target_", where)
+    if not open_:
         return
     try:
         instantiate(node)
     except Exception as err:  # noqa: BLE001 - whatever the constructor refuses is a config error
         cause = err.__cause__ or err
-        raise ConfigError(f"`{key}`{where} cannot be built: {cause}") from err
+        raise ConfigError(
+            f"`{key}`{where} cannot be built: {cause} (`{target}` takes {', '.join(accepted)} "
+            "and keyword arguments of its own)"
+        ) from err
 
 
-def arguments(target: str, key: str, where: str = "") -> tuple[str, ...] | None:
-    """The argument names `target` accepts, or None when it takes any keyword."""
+def arguments(target: str, key: str, where: str = "") -> tuple[tuple[str, ...], bool]:
+    """The argument names `target` accepts, and whether it takes any other keyword too."""
     try:
         return _arguments(target)
-    except (ImportError, AttributeError, ValueError) as err:
+    except (ImportError, AttributeError) as err:
         raise ConfigError(f"`{key}` is {target!r}{where}: cannot import it ({err})") from err
 
 
 @cache
-def _arguments(target: str) -> tuple[str, ...] | None:
-    obj = get_object(target)
+def _arguments(target: str) -> tuple[tuple[str, ...], bool]:
+    obj = locate(target)
     chain = inspect.getmro(obj) if inspect.isclass(obj) else (obj,)
     names: list[str] = []
+    open_ = True
     for callable_ in chain:
         if inspect.isclass(callable_):
-            if "__init__" not in vars(callable_):
+            if "__init__" not in vars(callable_) or callable_ is object:
                 continue
-            if callable_ is object:
-                return None
             callable_ = callable_.__init__
         try:
             params = inspect.signature(callable_).parameters.values()
         except (TypeError, ValueError):
-            return None  # a builtin without a readable signature
+            break  # a builtin without a readable signature: any keyword may do
         names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return tuple(dict.fromkeys(n for n in names if n != "self"))
-    return None
+            open_ = False
+            break
+    return tuple(dict.fromkeys(n for n in names if n != "self")), open_
+
+
+def locate(target: str) -> Any:
+    """The object at dotted path `target`: its longest importable module, then attributes."""
+    parts = target.split(".")
+    for end in range(len(parts), 0, -1):
+        module = ".".join(parts[:end])
+        try:
+            obj = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name is None or not module.startswith(err.name):
+                raise  # the module exists but imports something missing
+            continue
+        for name in parts[end:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"no module {parts[0]!r}")
