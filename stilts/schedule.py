@@ -34,8 +34,6 @@ from stilts.errors import ConfigError
 from stilts.schema import SCHEDULE_STYLES
 from stilts.tasks.spec import TaskSpec
 
-STYLES = SCHEDULE_STYLES  # declared with the schedule node's schema
-
 
 @dataclass(frozen=True)
 class StageSchedule:
@@ -96,7 +94,7 @@ def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSch
             total_steps=steps,
             early_stop_patience=spec.patience,
         )
-    raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(STYLES)}")
+    raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(SCHEDULE_STYLES)}")
 
 
 def schedule_style(cfg: DictConfig) -> str:

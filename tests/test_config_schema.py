@@ -96,7 +96,7 @@ def test_the_cli_names_the_misspelt_head_argument_without_a_traceback(tmp_path: 
             ["`target.head._target_`", "cannot import"],
         ),
         (["target.featurizer=null"], ["`target.featurizer` is None; it must be a mapping"]),
-            (["~target.head._target_"], ["`target.head` has no `_target_`", "task/rte.yaml"]),
+        (["~target.head._target_"], ["`target.head` has no `_target_`", "task/rte.yaml"]),
         (["target.max_vals=0"], ["`target.max_vals` is 0", ">= 1"]),
         (["model.truncation=longest"], ["`model.truncation` is 'longest'", "one of segment, pair"]),
         (["+data.workers=2"], ["`data.workers` is not a setting", "`data.num_workers`"]),
