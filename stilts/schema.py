@@ -8,9 +8,9 @@ configs: the check (`stilts.schema_check.read_node`) then refuses a typo or a ba
 cell starts, with an error that names the key and suggests the right one, where Hydra's own
 validation would stop composition with a message about OmegaConf types.
 
-A field with `implied=True` is optional and its default applies when the key is absent, without
-being written into every composed node (so composed configs, and the cells' identities, stay as
-they were).
+Every other key must be in the node (the defaults node writes those with a default). A field with
+`implied=True` is optional: its default applies when the key is absent, without being written into
+every composed node (so composed configs, and the cells' identities, stay as they were).
 """
 
 from __future__ import annotations
@@ -129,40 +129,41 @@ class ScheduleSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class DataSettings:
-    """`data:` in stilts/conf/train.yaml."""
+    """`data:` in stilts/conf/train.yaml (its values are there)."""
 
-    source: str = setting("auto", implied=True, choices=("auto", "local", "hub"))
-    num_workers: int = setting(0, implied=True, low=0)
+    source: str = setting(choices=("auto", "local", "hub"))
+    num_workers: int = setting(low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RootSettings:
-    """The top level of stilts/conf/train.yaml (values there); the task, control, trainer, optim,
+    """The top level of a cell's config: stilts/conf/train.yaml sets every key (its values and their
+    meaning are there), an experiment may add `paper_tasks`. The task, control, trainer, optim,
     callbacks and logger nodes are checked on their own (stilts.validate)."""
 
     intermediate: Node = setting()
     target: Node = setting()
     model: ModelSettings = setting()
     optim: Node = setting()
-    control: Node | None = setting(None, implied=True)
-    schedule: ScheduleSettings | None = setting(None, implied=True)
+    control: Node = setting()
+    schedule: ScheduleSettings | None = setting()
     trainer: Node = setting()
-    callbacks: Node | None = setting(None, implied=True)
-    logger: Node | None = setting(None, implied=True)
+    callbacks: Node | None = setting()
+    logger: Node | None = setting()
     paths: Node = setting()
-    data: DataSettings = setting()
+    selected_hparams: Node | None = setting()
     restart: Any = setting()  # its range depends on `seeds` (stilts.validate.check_restart)
-    seed: int | None = setting(None, low=0)
+    seed: int | None = setting(low=0)
     seeds: Node = setting()
-    keep_checkpoints: bool = setting(False, implied=True)
-    save_encoder: bool = setting(False, implied=True)
-    force: bool = setting(False, implied=True)
-    forgetting: ForgettingSettings | None = setting(None, implied=True)
-    cell_name: Any = setting(None, implied=True)
-    sweep_name: Any = setting(None, implied=True)
-    stage: Node | None = setting(None, implied=True)
-    paper_tasks: Any = setting(None, implied=True)
-    selected_hparams: Node | None = setting(None, implied=True)
+    data: DataSettings = setting()
+    keep_checkpoints: bool = setting()
+    save_encoder: bool = setting()
+    forgetting: ForgettingSettings | None = setting()
+    force: bool = setting()
+    cell_name: Any = setting()
+    sweep_name: Any = setting()
+    stage: Node = setting()
+    paper_tasks: Any = setting(None, implied=True)  # the paper's task lists (stilts/conf/paper_tasks.yaml)
 
 
 def defaults_node(schema: type) -> dict[str, Any]:

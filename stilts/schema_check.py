@@ -37,12 +37,13 @@ def read_node(
     unknown(node.keys(), fields, prefix)
     values: dict[str, Any] = {}
     for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if name not in node:
-            if required and complete:
-                what = f" `{node.name}`" if isinstance(node.get("name"), str) else ""
-                raise ConfigError(f"{key}{what}: config key `{prefix}{name}` is missing")
-            values[name] = None if required else _default(f)
+            if f.metadata["implied"]:
+                values[name] = _default(f)
+                continue
+            if complete:
+                raise ConfigError(f"config key `{prefix}{name}` is missing{_missing_hint(node, f)}")
+            values[name] = None
             continue
         value = node.get(name)
         if value is None and nullable:
@@ -150,6 +151,14 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _missing_hint(node: DictConfig, f: dataclasses.Field[Any]) -> str:
+    of = f" (of `{node.name}`)" if isinstance(node.get("name"), str) else ""
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        return of
+    # A key with a default is written by the schema's defaults node, which the yaml did not include.
+    return f"{of}; a task yaml includes `/task_defaults@_here_`, a model yaml `/model_defaults@_here_`"
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
