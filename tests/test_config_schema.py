@@ -98,6 +98,7 @@ def test_the_cli_names_the_misspelt_head_argument_without_a_traceback(tmp_path: 
         (["target.featurizer=null"], ["`target.featurizer` is None; it must be a mapping"]),
         (["~target.head._target_"], ["`target.head` has no `_target_`", "task/rte.yaml"]),
         (["target.max_vals=0"], ["`target.max_vals` is 0", ">= 1"]),
+        (["~target.val_interval"], ["`target.val_interval` is missing", "`/task_defaults@_here_`"]),
         (["model.truncation=longest"], ["`model.truncation` is 'longest'", "one of segment, pair"]),
         (["+data.workers=2"], ["`data.workers` is not a setting", "`data.num_workers`"]),
         (["forgetting.mask_probability=0"], ["`forgetting.mask_probability` is 0", "> 0.0"]),
