@@ -116,9 +116,12 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train") ->
 
 def register_resolvers() -> None:
     """Make `${stilts_asset:NAME}`, `${stilts_minilm:}`, `${stilts_precision:}`,
-    `${stilts_role:NAME}`, `${stilts_cell_name:}` and `${stilts_unique:...}` resolvable."""
+    `${stilts_role:NAME}`, `${stilts_cell_name:}` and `${stilts_unique:...}` resolvable, and the
+    schemas' defaults (`/task_defaults`, `/model_defaults`; stilts.schema) composable."""
     from stilts.identity import resolve_cell_name
+    from stilts.schema import register_schemas
 
+    register_schemas()
     for name, fn in (
         ("stilts_asset", asset_path),
         ("stilts_minilm", minilm_path),

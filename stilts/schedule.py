@@ -31,9 +31,8 @@ from typing import Any
 from omegaconf import DictConfig
 
 from stilts.errors import ConfigError
+from stilts.schema import SCHEDULE_STYLES
 from stilts.tasks.spec import TaskSpec
-
-STYLES = ("jiant", "epochs")
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSch
             total_steps=steps,
             early_stop_patience=spec.patience,
         )
-    raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(STYLES)}")
+    raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(SCHEDULE_STYLES)}")
 
 
 def schedule_style(cfg: DictConfig) -> str:

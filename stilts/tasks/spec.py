@@ -17,15 +17,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stilts.config import CONF_DIR, role_entry
 from stilts.errors import ConfigError
+from stilts.schema import TaskSettings
+from stilts.schema_check import read_node
+from stilts.signatures import build_check, check_targets
 
 NO_TASK = "none"
-# The paper's defaults where a task yaml is silent (jiant base_roberta.conf, defaults.conf): validate
-# every 5,000 steps on the first 5,000 dev instances (defaults.conf:158), at most 1,000 validations
-# (target_train_max_vals), early stopping with patience 20.
-DEFAULT_VAL_INTERVAL = 5000
-DEFAULT_VAL_LIMIT = 5000
-DEFAULT_MAX_VALS = 1000
-DEFAULT_PATIENCE = 20
+# The settings a task's `hparams.<role>` supplies (stilts.config.role_setting).
+ROLE_SETTINGS = ("lr", "dropout", "batch_size")
 
 
 def known_tasks() -> list[str]:
@@ -35,76 +33,38 @@ def known_tasks() -> list[str]:
     )
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """Everything stilts needs to know about a task, read from its config node.
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec(TaskSettings):
+    """Everything stilts needs to know about a task: its node's settings, read and checked through
+    the task schema (stilts.schema.TaskSettings, whose fields it has), and the node itself.
+
+    `lr`, `dropout` and `batch_size` are the settings of the role the task plays in its slot (the
+    node's `hparams.<role>`, resolved by `${stilts_role:...}`; stilts.config.role_setting).
 
     Attributes:
-        name: task name (its yaml's name under stilts/conf/task/), also the W&B value and result key.
-        probing: whether the task is a probing task (its downstream stage is then `probing`).
-        labels: label names in index order (empty for tasks without a fixed label set).
-        main_metric: a metric name, or a list of names whose mean is the paper's score.
-        lr, dropout, batch_size: the settings of the role the task plays in its slot (the node's
-            `hparams.<role>`, resolved by `${stilts_role:...}`; stilts.config.role_setting).
-        max_epochs: the epoch limit (10; 40 for COPA, CB and WSC; None for none: edge probing).
-        val_interval: training steps between validations.
-        max_vals: the most validations a stage runs (jiant's `max_vals`, stilts.schedule).
-        patience: validations without improvement that jiant tolerates (it stops at the next one).
         cfg: the whole task node, for the instantiable parts (readers, featurizer, head, metrics).
     """
 
-    name: str
-    probing: bool
-    labels: tuple[str, ...]
-    main_metric: tuple[str, ...]
-    lr: float
-    dropout: float
-    batch_size: int
-    max_epochs: int | None
-    val_interval: int
-    max_vals: int
-    patience: int
-    val_limit: int | None
-    val_shuffle_seed: int | None
-    train_size: int | None
     cfg: DictConfig = field(repr=False, compare=False)
 
     @classmethod
     def from_config(cls, node: DictConfig, key: str = "task") -> TaskSpec:
-        """Build the spec from the config node at `key` (e.g. `target`), naming the key on errors."""
+        """Build the spec from the config node at `key` (e.g. `target`), naming the key on errors.
+
+        Every key is checked against the schema, and every `_target_` node (readers, featurizer,
+        head, metrics, optim) against its callable's signature, before any data is read.
+        """
         if node is None or "name" not in node:
             raise ConfigError(f"config key `{key}` holds no task; known tasks: {', '.join(known_tasks())}")
-        required_keys = ("featurizer", "head", "metrics", "main_metric")
-        for required in (*required_keys, "lr", "dropout", "batch_size", "max_epochs"):
-            if required not in node:
-                raise ConfigError(f"task `{node.name}`: config key `{key}.{required}` is missing")
-        main = node.main_metric
-        main_names = (main,) if isinstance(main, str) else tuple(main)
-        unknown = [m for m in main_names if m not in node.metrics]
+        for setting in ROLE_SETTINGS:
+            if setting in node and node[setting] is None:
+                raise ConfigError(missing_role_setting(node, key, setting))
+        values = read_node(node, TaskSettings, key)
+        unknown = [m for m in values["main_metric"] if m not in node.metrics]
         if unknown:
             raise ConfigError(f"`{key}.main_metric` names {unknown}, not in `{key}.metrics`")
-        for setting in ("lr", "dropout", "batch_size"):
-            if node[setting] is None:
-                raise ConfigError(missing_role_setting(node, key, setting))
-        return cls(
-            name=str(node.name),
-            probing=bool(node.get("probing", False)),
-            labels=tuple(str(x) for x in node.get("labels") or ()),
-            main_metric=main_names,
-            lr=float(node.lr),
-            dropout=float(node.dropout),
-            batch_size=int(node.batch_size),
-            max_epochs=None if node.max_epochs is None else int(node.max_epochs),
-            val_interval=int(node.get("val_interval", DEFAULT_VAL_INTERVAL)),
-            max_vals=int(node.get("max_vals", DEFAULT_MAX_VALS)),
-            patience=int(node.get("patience", DEFAULT_PATIENCE)),
-            val_limit=None
-            if node.get("val_limit", DEFAULT_VAL_LIMIT) is None
-            else int(node.get("val_limit", DEFAULT_VAL_LIMIT)),
-            val_shuffle_seed=None if node.get("val_shuffle_seed") is None else int(node.val_shuffle_seed),
-            train_size=None if node.get("train_size") is None else int(node.train_size),
-            cfg=node,
-        )
+        check_task_targets(node, key)
+        return cls(**values, cfg=node)
 
     @property
     def role(self) -> str:
@@ -137,3 +97,21 @@ def missing_role_setting(node: DictConfig, key: str, setting: str) -> str:
             f"`{key}.{setting}=...` on the command line"
         )
     return f"`{key}.{setting}` is empty: set it in stilts/conf/task/{task}.yaml (`hparams.{role}.{setting}`)"
+
+
+def check_task_targets(node: DictConfig, key: str) -> None:
+    """Check the task's `_target_` nodes against their callables' signatures; a metric whose
+    callable takes any keyword (torchmetrics) is built instead, which is cheap and reads no data."""
+    where = f" (task `{node.name}`: task/{node.name}.yaml or a yaml it includes)"
+    for part in ("local", "hub", "featurizer", "head"):
+        value = node.get(part)
+        if value is None and part in ("local", "hub"):
+            continue  # a task may have local files only, or a Hub dataset only
+        if not isinstance(value, DictConfig) or value.get("_target_") is None:
+            raise ConfigError(f"`{key}.{part}` has no `_target_`{where}")
+    for part in ("local", "hub", "featurizer", "head", "metrics", "optim"):
+        check_targets(node.get(part), f"{key}.{part}", where)
+    for name, metric in node.metrics.items():
+        if not isinstance(metric, DictConfig) or "_target_" not in metric:
+            raise ConfigError(f"`{key}.metrics.{name}` must be a mapping with a `_target_`{where}")
+        build_check(metric, f"{key}.metrics.{name}", where)
