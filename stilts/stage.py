@@ -1,5 +1,5 @@
 """One training stage: a task's data, the encoder (fresh or from a state dict), a fresh head, fit,
-then the best checkpoint evaluated on the full dev set."""
+then the best checkpoint (`callbacks=last_state`: the last state) evaluated on the full dev set."""
 
 from __future__ import annotations
 
@@ -261,13 +261,17 @@ def _fit_and_score(
     role: str,
     spec: TaskSpec,
 ) -> tuple[dict[str, float], float, float | None, str]:
-    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint on the full dev set."""
+    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint (or, without a
+    monitored checkpoint, the last state) on the full dev set."""
     folder = stage_dir / "checkpoints"
     resume = resume_checkpoint(folder)
     if resume:
         log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None, weights_only=True)
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    # A checkpoint that monitors the score holds the best state; one without a monitor
+    # (`callbacks=last_state`) only serves resuming, and the last state is scored as it stands.
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.monitor else ""
     if best:
         module.load_state_dict(load_checkpoint(Path(best), folder)["state_dict"], strict=True)
     datamodule.full_validation = True

@@ -1,0 +1,93 @@
+"""Summary statistics and the markdown report of the parity benchmark (benchmarks.parity)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from scipy import stats
+
+SIDES = ("stilts", "trainer")
+
+
+def welch_interval(a: list[float], b: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
+    """mean(a) - mean(b) with its Welch t confidence interval; None with fewer than 2 runs a side."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, diff, diff
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return diff, diff - half, diff + half
+
+
+def summarise(records: list[dict[str, Any]], majority: dict[str, float]) -> dict[str, Any]:
+    """Per task and side: scores, their mean and sd, training time and examples/s, wall time; per
+    task: stilts minus Trainer with its 95% Welch interval, and stilts' throughput over the Trainer's."""
+    out: dict[str, Any] = {}
+    for task in dict.fromkeys(r["task"] for r in records):
+        row: dict[str, Any] = {"majority": majority.get(task)}
+        for side in SIDES:
+            runs = sorted(
+                (r for r in records if r["task"] == task and r["side"] == side), key=lambda r: r["seed"]
+            )
+            scores = [r["score"] for r in runs]
+            trained = sum(r["train_examples"] * r["epochs"] for r in runs)
+            train_s = sum(r["train_s"] for r in runs)
+            row[side] = {
+                "seeds": [r["seed"] for r in runs],
+                "scores": scores,
+                "mean": statistics.fmean(scores) if scores else None,
+                "sd": statistics.stdev(scores) if len(scores) > 1 else None,
+                "train_examples_per_s": trained / train_s if train_s else None,
+                "train_s": train_s,
+                "wall_s": sum(r["wall_s"] for r in runs),
+                "epoch_scores": [r["epoch_scores"] for r in runs],
+            }
+        interval = welch_interval(row["stilts"]["scores"], row["trainer"]["scores"])
+        row["difference"] = (
+            None if interval is None else dict(zip(("mean", "low", "high"), interval, strict=True))
+        )
+        rates = row["stilts"]["train_examples_per_s"], row["trainer"]["train_examples_per_s"]
+        row["throughput_ratio"] = rates[0] / rates[1] if all(rates) else None
+        out[task] = row
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}"
+
+
+def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The results table and the run's settings, for docs/parity.md."""
+    lines = [
+        "| task (metric) | majority | stilts mean (sd) | Trainer mean (sd) | stilts - Trainer [95% CI] "
+        "| interval holds 0 | train ex/s stilts / Trainer (ratio) | wall s stilts / Trainer |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for task, row in summary.items():
+        s, t, d = row["stilts"], row["trainer"], row["difference"]
+        diff = "n/a" if d is None else f"{_pct(d['mean'])} [{_pct(d['low'])}, {_pct(d['high'])}]"
+        holds = "n/a" if d is None else ("yes" if d["low"] <= 0 <= d["high"] else "**no**")
+        rate = "n/a"
+        if row["throughput_ratio"]:
+            rate = f"{s['train_examples_per_s']:.1f} / {t['train_examples_per_s']:.1f} ({row['throughput_ratio']:.2f}x)"
+        means = f"{_pct(s['mean'])} ({_pct(s['sd'])}) | {_pct(t['mean'])} ({_pct(t['sd'])})"
+        lines.append(
+            f"| {task} ({meta['metrics'][task]}) | {_pct(row['majority'])} | {means} | {diff} | {holds} | {rate} "
+            f"| {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
+        )
+    lines += ["", "Scores per seed and after each epoch (dev, %):", ""]
+    for task, row in summary.items():
+        for side in SIDES:
+            side_row = row[side]
+            curves = "; ".join(
+                f"seed {seed}: " + " / ".join(_pct(x) for x in curve)
+                for seed, curve in zip(side_row["seeds"], side_row["epoch_scores"], strict=True)
+            )
+            lines.append(f"- {task}, {side}: {curves}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,47 @@
+"""A Lightning callback that times a stage's training steps, for the parity benchmark's stilts side.
+
+Added to a `stilts-train` run as `+callbacks.train_timer._target_=benchmarks.parity_timer.TrainTimer`
+with `+callbacks.train_timer.path=${stage.dir}/train_time.json`. It counts each training epoch from
+its start to its end, less the validations (and the checkpoint writes after them) inside it: the span
+from a validation's start to the next training batch or the epoch's end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+
+
+class TrainTimer(L.Callback):
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.epochs: list[float] = []
+        self._started = 0.0
+        self._paused_at: float | None = None
+        self._paused = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started, self._paused, self._paused_at = time.perf_counter(), 0.0, None
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self._paused_at = time.perf_counter()
+
+    def _resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused += time.perf_counter() - self._paused_at
+            self._paused_at = None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: object) -> None:
+        self._resume()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._resume()
+        self.epochs.append(time.perf_counter() - self._started - self._paused)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"epoch_s": self.epochs, "train_s": sum(self.epochs)}))
