@@ -75,11 +75,12 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         holds = "n/a" if d is None else ("yes" if d["low"] <= 0 <= d["high"] else "**no**")
         rate = "n/a"
         if row["throughput_ratio"]:
-            rate = f"{s['train_examples_per_s']:.1f} / {t['train_examples_per_s']:.1f} ({row['throughput_ratio']:.2f}x)"
+            rates = f"{s['train_examples_per_s']:.1f} / {t['train_examples_per_s']:.1f}"
+            rate = f"{rates} ({row['throughput_ratio']:.2f}x)"
         means = f"{_pct(s['mean'])} ({_pct(s['sd'])}) | {_pct(t['mean'])} ({_pct(t['sd'])})"
         lines.append(
-            f"| {task} ({meta['metrics'][task]}) | {_pct(row['majority'])} | {means} | {diff} | {holds} | {rate} "
-            f"| {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
+            f"| {task} ({meta['metrics'][task]}) | {_pct(row['majority'])} | {means} | {diff} | {holds} "
+            f"| {rate} | {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
         )
     lines += ["", "Scores per seed and after each epoch (dev, %):", ""]
     for task, row in summary.items():
