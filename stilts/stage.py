@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter
+from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter, progress_bars
 from stilts.checkpoints import load_checkpoint, resume_checkpoint
 from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.controls import build_control
@@ -199,7 +199,7 @@ def train_stage(
     view = stage_view(cfg, context)
     callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
     non_finite, validations = NonFiniteLoss(), ValidationCounter()
-    callbacks += [ExactResume(), non_finite, validations]
+    callbacks += [ExactResume(), non_finite, validations, *progress_bars(cfg.trainer)]
     logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
