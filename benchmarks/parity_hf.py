@@ -53,12 +53,14 @@ class EpochTimer(TrainerCallback):
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
+        self.cpu_s = 0.0  # the process' CPU time over the epochs
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.seconds.append(time.perf_counter() - self.started)
+        self.cpu_s += time.process_time() - self.cpu_started
 
 
 def run(ns: argparse.Namespace) -> dict[str, Any]:
@@ -122,6 +124,7 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
         "train_examples": len(train),
         "epochs": len(timer.seconds),
         "train_s": sum(timer.seconds),
+        "train_cpu_s": timer.cpu_s,
         "optim": str(args.optim),
         "model_class": type(model).__name__,
         "predictions": preds,

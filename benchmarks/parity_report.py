@@ -38,6 +38,8 @@ def summarise(records: list[dict[str, Any]], majority: dict[str, float]) -> dict
             scores = [r["score"] for r in runs]
             trained = sum(r["train_examples"] * r["epochs"] for r in runs)
             train_s = sum(r["train_s"] for r in runs)
+            # CPU seconds of the same spans: a machine shared with other work slows the wall clock, not these.
+            cpu_s = sum(r.get("train_cpu_s", 0.0) for r in runs)
             row[side] = {
                 "seeds": [r["seed"] for r in runs],
                 "scores": scores,
@@ -45,6 +47,7 @@ def summarise(records: list[dict[str, Any]], majority: dict[str, float]) -> dict
                 "sd": statistics.stdev(scores) if len(scores) > 1 else None,
                 "train_examples_per_s": trained / train_s if train_s else None,
                 "train_s": train_s,
+                "train_examples_per_cpu_s": trained / cpu_s if cpu_s else None,
                 "wall_s": sum(r["wall_s"] for r in runs),
                 "epoch_scores": [r["epoch_scores"] for r in runs],
             }

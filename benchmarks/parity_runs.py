@@ -121,6 +121,7 @@ def run_stilts(recipe: Recipe, task: str, seed: int, data_dir: Path, run_dir: Pa
         "train_examples": result["train_examples"],
         "epochs": len(timing["epoch_s"]),
         "train_s": timing["train_s"],
+        "train_cpu_s": timing["cpu_s"],
         "wall_s": wall,
     }
 

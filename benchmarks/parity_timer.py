@@ -19,20 +19,24 @@ class TrainTimer(L.Callback):
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.epochs: list[float] = []
-        self._started = 0.0
-        self._paused_at: float | None = None
-        self._paused = 0.0
+        self.cpu_s = 0.0  # the process' CPU time over the same spans
+        self._started = self._cpu_started = 0.0
+        self._paused_at: tuple[float, float] | None = None  # wall and CPU clock at the pause
+        self._paused = self._cpu_paused = 0.0
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._started, self._paused, self._paused_at = time.perf_counter(), 0.0, None
+        self._started, self._cpu_started = time.perf_counter(), time.process_time()
+        self._paused = self._cpu_paused = 0.0
+        self._paused_at = None
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.state.fn == "fit":
-            self._paused_at = time.perf_counter()
+            self._paused_at = time.perf_counter(), time.process_time()
 
     def _resume(self) -> None:
         if self._paused_at is not None:
-            self._paused += time.perf_counter() - self._paused_at
+            self._paused += time.perf_counter() - self._paused_at[0]
+            self._cpu_paused += time.process_time() - self._paused_at[1]
             self._paused_at = None
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: object) -> None:
@@ -41,7 +45,10 @@ class TrainTimer(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._resume()
         self.epochs.append(time.perf_counter() - self._started - self._paused)
+        self.cpu_s += time.process_time() - self._cpu_started - self._cpu_paused
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"epoch_s": self.epochs, "train_s": sum(self.epochs)}))
+        self.path.write_text(
+            json.dumps({"epoch_s": self.epochs, "train_s": sum(self.epochs), "cpu_s": self.cpu_s})
+        )
