@@ -92,7 +92,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         cpu_rate = record["train_examples"] * record["epochs"] / max(record.get("train_cpu_s", 0.0), 1e-9)
         figures = f"score {record['score']:.4f}, {rate:.1f} train ex/s ({cpu_rate:.1f} per CPU s)"
-        print(f"[{k}/{len(jobs)}] {task} seed {seed} {side}: {figures}, {record['wall_s']:.0f} s (elapsed {elapsed:.0f} s)", flush=True)
+        progress = f"[{k}/{len(jobs)}] {task} seed {seed} {side}"
+        print(f"{progress}: {figures}, {record['wall_s']:.0f} s (elapsed {elapsed:.0f} s)", flush=True)
     majority = {t: majority_score(TASKS[t], data) for t in tasks}
     summary = summarise(records, majority)
     meta = {"settings": setup, "metrics": {t: TASKS[t].metric for t in tasks}}
