@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.parity_data import TASKS, majority_score, write_data_dir
-from benchmarks.parity_report import markdown, summarise
-from benchmarks.parity_runs import ROOT, SIDES, Recipe
-from stilts.errors import ConfigError
-
-BEGIN, END = "<!-- parity:begin (written by python -m benchmarks.parity) -->", "<!-- parity:end -->"
+from benchmarks.parity_report import markdown, summarise, write_doc
+from benchmarks.parity_runs import ROOT, SIDES, Recipe, report, run_once
 
 
 def parse() -> argparse.Namespace:
@@ -32,6 +30,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=0, help="0: the recipe's (3; CB and COPA 10)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--threads", type=int, default=2, help="torch threads per run")
+    p.add_argument("--parallel", action="store_true", help="run both sides of a task and seed at once")
     p.add_argument("--stilts-head", choices=("pooler", "first"), default="pooler")
     p.add_argument("--source", default=str(ROOT.parent / "shared" / "realdata" / "full"))
     p.add_argument("--work", default=str(ROOT / "benchmarks" / "work" / "parity"))
@@ -50,16 +49,6 @@ def settings(ns: argparse.Namespace, recipe: Recipe) -> dict:
     }
 
 
-def write_doc(path: Path, table: str) -> None:
-    text = (
-        path.read_text() if path.exists() else f"# Score parity with Hugging Face Trainer\n\n{BEGIN}\n{END}\n"
-    )
-    if BEGIN not in text or END not in text:
-        raise ConfigError(f"{path}: the markers {BEGIN} and {END} are missing; put them where the table goes")
-    head, rest = text.split(BEGIN, 1)
-    path.write_text(f"{head}{BEGIN}\n{table}{END}{rest.split(END, 1)[1]}")
-
-
 def main() -> None:
     ns = parse()
     recipe = Recipe(lr=2e-5, batch_size=16, max_length=ns.max_length, epochs=ns.epochs, threads=ns.threads,
@@ -76,24 +65,17 @@ def main() -> None:
         )
     stamp.write_text(json.dumps(setup, indent=1))
     data = write_data_dir(Path(ns.source), work / "data", setup["train_sizes"], setup["sample_seed"])
-    jobs = [(t, s, side) for t in tasks for s in range(ns.seeds) for side in SIDES]
+    pairs = [(t, s) for t in tasks for s in range(ns.seeds)]
     records, started = [], time.perf_counter()
-    for k, (task, seed, side) in enumerate(jobs, 1):
-        done = work / "records" / f"{task}-{seed}-{side}.json"
-        if done.exists():
-            records.append(json.loads(done.read_text()))
-            print(f"[{k}/{len(jobs)}] {task} seed {seed} {side}: done earlier", flush=True)
-            continue
-        record = SIDES[side](recipe, task, seed, data, work / "runs" / side / task / f"seed{seed}")
-        done.parent.mkdir(exist_ok=True)
-        done.write_text(json.dumps(record))
-        records.append(record)
-        rate = record["train_examples"] * record["epochs"] / record["train_s"]
-        elapsed = time.perf_counter() - started
-        cpu_rate = record["train_examples"] * record["epochs"] / max(record.get("train_cpu_s", 0.0), 1e-9)
-        figures = f"score {record['score']:.4f}, {rate:.1f} train ex/s ({cpu_rate:.1f} per CPU s)"
-        progress = f"[{k}/{len(jobs)}] {task} seed {seed} {side}"
-        print(f"{progress}: {figures}, {record['wall_s']:.0f} s (elapsed {elapsed:.0f} s)", flush=True)
+    with ThreadPoolExecutor(max_workers=2 if ns.parallel else 1) as pool:
+        for k, (task, seed) in enumerate(pairs, 1):
+            # The two sides of a task and seed, one after the other or (--parallel) at the same time.
+            runs = [pool.submit(run_once, recipe, data, work, task, seed, side) for side in SIDES]
+            for side, future in zip(SIDES, runs, strict=True):
+                record, fresh = future.result()
+                records.append(record)
+                print(f"[{k}/{len(pairs)}] {task} seed {seed} {side}: {report(record, fresh)} "
+                      f"(elapsed {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
     majority = {t: majority_score(TASKS[t], data) for t in tasks}
     summary = summarise(records, majority)
     meta = {"settings": setup, "metrics": {t: TASKS[t].metric for t in tasks}}

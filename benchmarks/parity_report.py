@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 from typing import Any
 
 from scipy import stats
 
+from stilts.errors import ConfigError
+
 SIDES = ("stilts", "trainer")
+BEGIN, END = "<!-- parity:begin (written by python -m benchmarks.parity) -->", "<!-- parity:end -->"
 
 
 def welch_interval(a: list[float], b: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
@@ -95,3 +99,13 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             )
             lines.append(f"- {task}, {side}: {curves}")
     return "\n".join(lines) + "\n"
+
+
+def write_doc(path: Path, table: str) -> None:
+    text = (
+        path.read_text() if path.exists() else f"# Score parity with Hugging Face Trainer\n\n{BEGIN}\n{END}\n"
+    )
+    if BEGIN not in text or END not in text:
+        raise ConfigError(f"{path}: the markers {BEGIN} and {END} are missing; put them where the table goes")
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(f"{head}{BEGIN}\n{table}{END}{rest.split(END, 1)[1]}")

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,5 +143,21 @@ def run_trainer(recipe: Recipe, task: str, seed: int, data_dir: Path, run_dir: P
 SIDES = {"stilts": run_stilts, "trainer": run_trainer}
 
 
-def recipe_record(recipe: Recipe) -> dict[str, Any]:
-    return asdict(recipe)
+def run_once(recipe: Recipe, data: Path, work: Path, task: str, seed: int, side: str) -> tuple[dict, bool]:
+    """One side's run of `task` and `seed` (its record), unless an earlier command finished it."""
+    done = work / "records" / f"{task}-{seed}-{side}.json"
+    if done.exists():
+        return json.loads(done.read_text()), False
+    record = SIDES[side](recipe, task, seed, data, work / "runs" / side / task / f"seed{seed}")
+    done.parent.mkdir(exist_ok=True)
+    done.write_text(json.dumps(record))
+    return record, True
+
+
+def report(record: dict, fresh: bool) -> str:
+    if not fresh:
+        return "done earlier"
+    trained = record["train_examples"] * record["epochs"]
+    cpu = f"{trained / record['train_cpu_s']:.1f} per CPU s" if record.get("train_cpu_s") else "CPU n/a"
+    rate = f"{trained / record['train_s']:.1f} train ex/s ({cpu})"
+    return f"score {record['score']:.4f}, {rate}, {record['wall_s']:.0f} s"
