@@ -94,7 +94,7 @@ def test_both_sides_feed_the_encoder_the_same_tokens_and_labels(tmp_path: Path, 
 def test_quick_mode_runs_both_sides_writes_the_table_and_resumes(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "benchmarks.parity", "--tasks", "rte,copa", "--seeds", "1",
-        "--train-limit", "16", "--epochs", "1", "--max-length", "32", "--threads", "1",
+        "--train-limit", "16", "--epochs", "1", "--max-length", "32", "--threads", "1", "--parallel",
         "--source", str(FIXTURES), "--work", str(tmp_path / "work"),
         "--results", str(tmp_path / "results.json"), "--doc", str(tmp_path / "parity.md"),
     ]  # fmt: skip
