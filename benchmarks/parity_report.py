@@ -69,12 +69,18 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
+def _rates(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> str:
+    if not ours[key] or not theirs[key]:
+        return "n/a"
+    return f"{ours[key]:.1f} / {theirs[key]:.1f} ({ours[key] / theirs[key]:.2f}x)"
+
+
 def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     """The results table and the run's settings, for docs/parity.md."""
     lines = [
         "| task (metric) | majority | stilts mean (sd) | Trainer mean (sd) | stilts - Trainer [95% CI] "
-        "| interval holds 0 | train ex/s stilts / Trainer (ratio) | wall s stilts / Trainer |",
-        "|---|---:|---:|---:|---:|---|---:|---:|",
+        "| interval holds 0 | train ex/s stilts / Trainer (ratio) | per CPU s | wall s stilts / Trainer |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for task, row in summary.items():
         s, t, d = row["stilts"], row["trainer"], row["difference"]
@@ -87,7 +93,7 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         means = f"{_pct(s['mean'])} ({_pct(s['sd'])}) | {_pct(t['mean'])} ({_pct(t['sd'])})"
         lines.append(
             f"| {task} ({meta['metrics'][task]}) | {_pct(row['majority'])} | {means} | {diff} | {holds} "
-            f"| {rate} | {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
+            f"| {rate} | {_rates(s, t, 'train_examples_per_cpu_s')} | {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
         )
     lines += ["", "Scores per seed and after each epoch (dev, %):", ""]
     for task, row in summary.items():
