@@ -40,7 +40,7 @@ class MultipleChoiceHead(ClassificationHead):
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         mask = batch["choice_mask"]
-        scores = self.score(self.pool(hidden)).view(mask.shape)
+        scores = self.score(self.head_input(hidden)).view(mask.shape)
         return scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
 
 

@@ -68,7 +68,7 @@ class ClassificationHead(Head):
             )
         self.pooler = pooler
 
-    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
+    def head_input(self, hidden: torch.Tensor) -> torch.Tensor:
         """The dropped-out state the output layer reads, `[B, H]`."""
         if self.pooling == "first":
             return self.dropout(hidden[:, 0])
@@ -77,7 +77,7 @@ class ClassificationHead(Head):
         return self.dropout(self.pooler(hidden))  # BertPooler: dense + tanh over hidden[:, 0]
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return self.out(self.pool(hidden))
+        return self.out(self.head_input(hidden))
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         return F.cross_entropy(logits.float(), batch["label"], ignore_index=NO_LABEL)
