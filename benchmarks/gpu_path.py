@@ -129,7 +129,7 @@ def run_stilts(setting: PathSetting, cfg: DictConfig, spec: TaskSpec, dm: TaskDa
         max_steps=setting.warmup + setting.steps,
         limit_val_batches=0,
         gradient_clip_val=cfg.optim.grad_clip,
-        callbacks=[_TimedSteps(tally, setting.warmup), *always_added_callbacks()],
+        callbacks=[_TimedSteps(tally, setting.warmup), *always_added_callbacks(cfg.trainer)],
         logger=False,
         enable_checkpointing=False,
         default_root_dir=cfg.paths.output_dir,

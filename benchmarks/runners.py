@@ -8,6 +8,7 @@ The HF Trainer runners live in `benchmarks.hf`.
 
 from __future__ import annotations
 
+import cProfile
 import dataclasses
 import logging
 import math
@@ -33,6 +34,13 @@ from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
 log = logging.getLogger(__name__)
+# Set by benchmarks.profile_step: a profiler that runs during the timed epoch only.
+EPOCH_PROFILER: cProfile.Profile | None = None
+
+
+def _profile(on: bool) -> None:
+    if EPOCH_PROFILER is not None:
+        EPOCH_PROFILER.enable() if on else EPOCH_PROFILER.disable()
 
 
 @dataclass(frozen=True)
@@ -147,18 +155,19 @@ class _EpochTimer(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.started = time.perf_counter()
+        _profile(True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        _profile(False)
         self.measure.epoch_s = time.perf_counter() - self.started
 
 
-def always_added_callbacks() -> list[L.Callback]:
-    """The callbacks the pipeline adds to every stage's trainer besides the configured ones."""
-    try:
-        from stilts.callbacks import ExactResume, NonFiniteLoss
-    except ImportError:  # a stilts without them
-        return []
-    return [ExactResume(), NonFiniteLoss()]
+def always_added_callbacks(trainer_cfg: DictConfig) -> list[L.Callback]:
+    """The callbacks the pipeline adds to every stage's trainer besides the configured ones (the
+    per-stage counters aside, which act only at validations)."""
+    from stilts.callbacks import ExactResume, NonFiniteLoss, progress_bars
+
+    return [ExactResume(), NonFiniteLoss(), *progress_bars(trainer_cfg)]
 
 
 def run_stilts(setting: Setting) -> dict[str, Any]:
@@ -177,7 +186,7 @@ def run_stilts(setting: Setting) -> dict[str, Any]:
         max_epochs=1,
         limit_val_batches=0,
         gradient_clip_val=cfg.optim.grad_clip,
-        callbacks=[_EpochTimer(measure), *always_added_callbacks()],
+        callbacks=[_EpochTimer(measure), *always_added_callbacks(cfg.trainer)],
         logger=logger,
         enable_checkpointing=False,
         default_root_dir=setting.work_dir,
@@ -234,6 +243,7 @@ def run_raw(setting: Setting, grouped: bool = True) -> dict[str, Any]:
         order = np.random.default_rng(setting.seed).permutation(len(ids))
         batches = [order[i : i + setting.batch_size] for i in range(0, len(order), setting.batch_size)]
     started = time.perf_counter()
+    _profile(True)
     for batch in _raw_batches(ids, labels, batches, datamodule.tokenizer.pad_token_id):
         measure.count(batch)
         loss = module.head.loss(module(batch), batch)
@@ -242,6 +252,7 @@ def run_raw(setting: Setting, grouped: bool = True) -> dict[str, Any]:
         torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.optim.grad_clip)
         optimizer.step()
         schedule.step()
+    _profile(False)
     measure.epoch_s = measure.total_s = time.perf_counter() - started
     return measure.finish()
 

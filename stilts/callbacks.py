@@ -8,7 +8,8 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from omegaconf import DictConfig
 
 
 def _numpy_state_to_plain(state: tuple) -> tuple:
@@ -54,6 +55,16 @@ class ExactResume(L.Callback):
             sampler.skip_batches(done)
 
 
+def progress_bars(trainer_cfg: DictConfig) -> list[L.Callback]:
+    """The progress bar of a stage's trainer: tqdm, redrawn every `log_every_n_steps` steps (when the
+    module logs its loss), or none when `trainer.enable_progress_bar` is false. Lightning's own
+    default where `rich` is installed, RichProgressBar, reads and converts every logged metric at every
+    step whatever its refresh rate: a measurable share of a small model's step (BENCHMARKS.md)."""
+    if not trainer_cfg.get("enable_progress_bar", True):
+        return []
+    return [TQDMProgressBar(refresh_rate=int(trainer_cfg.get("log_every_n_steps", 50)))]
+
+
 class NonFiniteLoss(L.Callback):
     """Counts training steps whose loss was NaN or infinite; the result flags such runs.
 
@@ -69,7 +80,8 @@ class NonFiniteLoss(L.Callback):
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if loss is not None:
-            self._count = self._count + (~torch.isfinite(loss.detach())).int()
+            # x - x is 0 for a finite x and NaN for NaN or +-inf: two small ops a step.
+            self._count = (loss.detach() - loss.detach()).ne(0).add(self._count)
 
     @property
     def count(self) -> int:

@@ -91,6 +91,9 @@ def config_material(cfg: DictConfig) -> dict[str, Any]:
     }
     if control is not None:  # absent for `control=none`: the default keeps every earlier name
         material["control"] = control
+    checkpoint = (cfg.get("callbacks") or {}).get("checkpoint")
+    if checkpoint is None or not checkpoint.get("monitor"):  # e.g. callbacks=last_state
+        material["scored_state"] = "last"  # absent when the best checkpoint is scored (the default)
     return material
 
 

@@ -1,5 +1,5 @@
 """One training stage: a task's data, the encoder (fresh or from a state dict), a fresh head, fit,
-then the best checkpoint evaluated on the full dev set."""
+then the best checkpoint (`callbacks=last_state`: the last state) evaluated on the full dev set."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter
+from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter, progress_bars
 from stilts.checkpoints import load_checkpoint, resume_checkpoint
 from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.controls import build_control
@@ -199,7 +199,7 @@ def train_stage(
     view = stage_view(cfg, context)
     callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
     non_finite, validations = NonFiniteLoss(), ValidationCounter()
-    callbacks += [ExactResume(), non_finite, validations]
+    callbacks += [ExactResume(), non_finite, validations, *progress_bars(cfg.trainer)]
     logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
@@ -261,13 +261,17 @@ def _fit_and_score(
     role: str,
     spec: TaskSpec,
 ) -> tuple[dict[str, float], float, float | None, str]:
-    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint on the full dev set."""
+    """Fit (resuming from the newest sound checkpoint), then score the best checkpoint (or, without a
+    monitored checkpoint, the last state) on the full dev set."""
     folder = stage_dir / "checkpoints"
     resume = resume_checkpoint(folder)
     if resume:
         log.info("resuming stage %s (%s) from %s", role, spec.name, resume)
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume) if resume else None, weights_only=True)
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    # A checkpoint that monitors the score holds the best state; one without a monitor
+    # (`callbacks=last_state`) only serves resuming, and the last state is scored as it stands.
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.monitor else ""
     if best:
         module.load_state_dict(load_checkpoint(Path(best), folder)["state_dict"], strict=True)
     datamodule.full_validation = True

@@ -26,18 +26,21 @@ class MultipleChoiceHead(ClassificationHead):
     Args:
         hidden_size: encoder width.
         labels: the task's choice labels (unused beyond the contract: choices are scored, not labels).
-        dropout: dropout on the first token's state.
+        dropout: dropout on the pooled state.
+        pooling: `first` (the paper's) or `pooler` (stilts.models.heads.POOLINGS).
     """
 
-    def __init__(self, hidden_size: int, labels: Sequence[str], dropout: float) -> None:
+    def __init__(
+        self, hidden_size: int, labels: Sequence[str], dropout: float, pooling: str = "first"
+    ) -> None:
         # Loss, predictions and the majority baseline are the classifier's, over choices.
         Head.__init__(self)
-        self.dropout = nn.Dropout(dropout)
+        self._init_pooling(dropout, pooling)
         self.score = nn.Linear(hidden_size, 1)
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         mask = batch["choice_mask"]
-        scores = self.score(self.dropout(hidden[:, 0])).view(mask.shape)
+        scores = self.score(self.head_input(hidden)).view(mask.shape)
         return scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
 
 
