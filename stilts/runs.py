@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 
 import stilts
 from stilts.errors import ConfigError
-from stilts.identity import CellIdentity, config_material, short_hash
+from stilts.identity import CellIdentity, identity_material, short_hash
 
 log = logging.getLogger(__name__)
 RESULT = "result.json"
@@ -127,7 +127,7 @@ def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> dict
         "stilts_version": stilts.__version__,
         "status": "failed",
         "cell": safe(lambda: cfg.cell_name),
-        "cell_digest": safe(lambda: "config-" + short_hash(config_material(cfg))),
+        "cell_digest": safe(lambda: "config-" + short_hash(identity_material(cfg).cell())),
         "intermediate": safe(lambda: cfg.intermediate.name),
         "task": safe(lambda: cfg.target.name),
         "restart": safe(lambda: cfg.restart),

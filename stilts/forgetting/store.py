@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 from filelock import FileLock
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from stilts.cache import file_sha256
 from stilts.forgetting.measures import measure_encoder
 from stilts.forgetting.readout import MLM_HEAD, MLMReadout, readout_from_masked_lm, readout_from_stilts_head
 from stilts.forgetting.sample import masked_batches, read_sample
-from stilts.identity import short_hash, weights_digest
+from stilts.identity import identity_material, short_hash
 from stilts.models.encoder import build_encoder
 from stilts.runs import write_atomic
 from stilts.tasks.featurizers import tokenizer_digest
@@ -55,21 +54,6 @@ def skip_reason(cfg: DictConfig) -> str | None:
     if not Path(cfg.forgetting.text).is_file():
         return f"no text sample: forgetting.text {cfg.forgetting.text} does not exist"
     return None
-
-
-def settings_material(cfg: DictConfig, tokenizer: Any) -> dict[str, Any]:
-    """What the measures depend on besides the measured encoder."""
-    settings = OmegaConf.to_container(cfg.forgetting, resolve=True)
-    head = head_source(cfg)
-    return {
-        "settings": {k: v for k, v in settings.items() if k not in ("enabled", "text", "mlm_head")},
-        "text": file_sha256(Path(cfg.forgetting.text)),
-        "head": file_sha256(Path(head)) if head not in (None, "hub") else head,
-        "model": [cfg.model.pretrained, cfg.model.get("revision"), bool(cfg.model.get("random_init"))],
-        "encoder_weights": weights_digest(cfg),
-        "tokenizer": tokenizer_digest(tokenizer),
-        "max_length": int(cfg.model.max_length),
-    }
 
 
 def _device() -> torch.device:
@@ -123,7 +107,7 @@ def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> di
     if reason:
         log.warning("forgetting measures skipped: %s", reason)
         return {"skipped": reason}
-    digest = short_hash(settings_material(cfg, tokenizer))
+    digest = short_hash(identity_material(cfg).forgetting_key(tokenizer_digest(tokenizer)))
     root = Path(cfg.paths.cache_dir) / "forgetting"
     pretrained = _once(
         root / f"pretrained-{digest}.json",
