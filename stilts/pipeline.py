@@ -39,7 +39,7 @@ from stilts.models.mlm_head import MaskedLMHead
 from stilts.runs import LOCK, RESULT, check_writable, finished_result, prepare_run_dir, write_atomic
 from stilts.schedule import schedule_style
 from stilts.stage import StageOutcome, make_datamodule, train_stage
-from stilts.stale import report_older_entries, report_older_results
+from stilts.stale import report_older_entries, supersede_older_results
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import TaskSpec
@@ -206,8 +206,8 @@ def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             "cell %s already finished (%s); skipping it (force=true reruns it)", cell.identity.name, run_dir
         )
         return {**done, "skipped": True}
-    report_older_results(run_dir)
     if is_rank_zero():
+        supersede_older_results(run_dir)
         prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
     if cell.intermediate is None:
         source: dict[str, Any] = {

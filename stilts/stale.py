@@ -2,9 +2,11 @@
 
 An older key cannot be matched to the current one: version 1 hashed the model's absolute path and the
 tasks' descriptions, so no content-based key can say which old entry it equals. stilts neither reuses
-such work silently nor retrains it silently: `stilts-plan` counts it, and `stilts-train` names the old
-run dir or cache entry in a warning before it runs the cell (or trains the encoder) under the current
-version. The old files stay where they are; delete them once nothing needs them.
+such work silently nor retrains it silently: `stilts-plan` counts it (and `--list` names it), and
+`stilts-train` names it in a warning before it runs the cell (or trains the encoder) under the current
+version. An old run dir of the cell's slot is then moved to the sweep's `.superseded/` folder, as any
+superseded run is (so the analysis reads the new result only); an old cache entry stays in place:
+delete it once nothing needs it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stilts.identity import KEY_VERSION
-from stilts.runs import RESULT, read_record
+from stilts.runs import RESULT, read_record, supersede
 
 log = logging.getLogger(__name__)
 FIRST_VERSION = 1  # records from before key versions were written
@@ -55,15 +57,13 @@ def older_entries(cache_root: Path, task: str, seed: int) -> list[Path]:
     return found
 
 
-def report_older_results(run_dir: Path) -> None:
-    """Warn that this cell runs again although an older key version's result of its slot exists."""
+def supersede_older_results(run_dir: Path) -> None:
+    """Before the cell runs into `run_dir`, move its slot's results of an older key version to the
+    sweep's `.superseded/` folder (with a warning naming them), as any run of another digest is: the
+    analysis then reads the new result only, and the old run is kept."""
     for other in older_results(run_dir):
-        log.warning(
-            "%s holds a finished result of this cell's slot under an older key version; key version %d "
-            "cannot match it, so the cell runs again into %s (the old run dir is left in place)",
-            other,
-            KEY_VERSION,
-            run_dir,
+        supersede(
+            other, f"a result of an older key version (this is version {KEY_VERSION}; {run_dir} reruns it)"
         )
 
 

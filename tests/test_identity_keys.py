@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.identity import cell_name, identity_material, short_hash
 from stilts.plan import Composer, expand, plan, summary
-from tests.helpers import FIXTURES, REPO, cli, compose_cfg, tiny_overrides
+from tests.helpers import REPO, cli, compose_cfg, tiny_overrides
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 TINY_ASSET = REPO / "stilts" / "assets" / "tiny_roberta"
@@ -46,7 +46,8 @@ def test_the_plan_composes_each_job_as_hydra_does(tmp_path: Path) -> None:
         jobs, _ = expand(arguments)
         composer = Composer()
         for overrides in jobs:
-            ours, hydras = composer(overrides), compose("train", overrides=overrides, return_hydra_config=True)
+            ours = composer(overrides)
+            hydras = compose("train", overrides=overrides, return_hydra_config=True)
             assert ours.hydra.sweep.subdir == hydras.hydra.sweep.subdir
             plain = [OmegaConf.to_container(cfg) for cfg in (ours, hydras)]
             for cfg in plain:  # what Hydra records of the launch itself is not the cell's
