@@ -132,7 +132,11 @@ def job_status(compose_job: Composer, overrides: list[str], check: bool) -> Job:
     try:
         if check:
             check_config(cfg)
-        intermediate, encoders = intermediate_of(cfg)
+        try:
+            intermediate, encoders = intermediate_of(cfg)
+        except Exception:  # a config the identity cannot read (e.g. a restart beyond the seeds)
+            check_config(cfg)  # names the problem
+            raise
         stages = stage_settings(cfg) if check else ()
     except StiltsError as err:
         return Job(job, "invalid", run_dir, str(err))

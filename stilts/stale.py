@@ -51,8 +51,9 @@ def older_entries(cache_root: Path, task: str, seed: int) -> list[Path]:
     found = []
     for entry in sorted(p for p in cache_root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         material = (read_record(entry / META) or {}).get("material") or {}
-        old = record_version(material) < KEY_VERSION
-        if old and material.get("task") == task and material.get("seed") == seed:
+        named = material.get("task")  # version 1: the task's name; later: its node, with its name
+        name = named.get("name") if isinstance(named, dict) else named
+        if record_version(material) < KEY_VERSION and name == task and material.get("seed") == seed:
             found.append(entry)
     return found
 

@@ -32,6 +32,11 @@ def test_the_plan_counts_an_intermediate_training_per_optimizer() -> None:
     assert summary(jobs).startswith("1 intermediate trainings")
 
 
+def test_a_job_the_identity_cannot_read_is_invalid_with_the_reason() -> None:
+    (job,) = plan(["task@intermediate=mnli", "task@target=rte", "restart=7", "model=tiny"])
+    assert job.status == "invalid" and "restart" in job.note
+
+
 def test_the_plan_composes_each_job_as_hydra_does(tmp_path: Path) -> None:
     arguments = [
         "task@intermediate=none,cb",
