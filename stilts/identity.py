@@ -73,18 +73,19 @@ def downstream_role(cfg: DictConfig) -> str:
     return "probing" if cfg.target.get("probing") else "target"
 
 
-def task_optim(cfg: DictConfig, task: DictConfig) -> DictConfig:
+def task_optim(run_optim: DictConfig, task: DictConfig) -> DictConfig:
     """The optimisation a stage of the task node `task` trains with: the task's own `optim` node when it
     has one (edge probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the
-    run's `optim`."""
+    run's `optim` node, `run_optim`."""
     own = task.get("optim")
-    return own if own is not None else cfg.optim
+    return own if own is not None else run_optim
 
 
-def training_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The trainer settings that can change a trained model (precision, devices, step limits...)."""
-    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
-    return {k: v for k, v in trainer.items() if k not in DISPLAY_ONLY and k != "_target_"}
+def training_settings(trainer: DictConfig) -> dict[str, Any]:
+    """The settings of the `trainer` node that can change a trained model (precision, devices, step
+    limits...)."""
+    settings = OmegaConf.to_container(trainer, resolve=True)
+    return {k: v for k, v in settings.items() if k not in DISPLAY_ONLY and k != "_target_"}
 
 
 def file_digest(path: str | Path) -> str:
@@ -100,18 +101,16 @@ def folder_digest(folder: Path) -> str:
 
 
 def source_content(name: Any, revision: Any) -> Any:
-    """What a model part's source holds: a folder (or a folder shipped under stilts/assets) by its
-    files' digest, a file by its digest, a Hub id by id and revision."""
-    from stilts.models.sources import resolve_source
-
+    """What a model part's source holds: a folder by its files' digest, a file by its digest, a Hub id
+    (or the name of a folder shipped under stilts/assets, stilts.models.sources) by name and revision."""
     if not name:
         return name
-    path = Path(resolve_source(str(name)))
+    path = Path(str(name))
     if path.is_dir():
         return {"files": folder_digest(path)}
     if path.is_file():
         return {"file": file_digest(path)}
-    return {"hub": str(name), "revision": revision}
+    return {"name": str(name), "revision": revision}
 
 
 def model_content(model: DictConfig) -> dict[str, Any]:
@@ -131,16 +130,15 @@ def task_content(task: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in _plain(task).items() if k not in DESCRIPTIVE_TASK_KEYS}
 
 
-def forgetting_content(cfg: DictConfig) -> dict[str, Any] | None:
-    """What the forgetting measures depend on besides the measured encoder and the model (None when
-    they are switched off or cannot be taken)."""
-    from stilts.forgetting.store import head_source, skip_reason
+def forgetting_content(node: DictConfig | None, model: DictConfig) -> dict[str, Any] | None:
+    """What the forgetting measures (the `forgetting` node `node`) depend on besides the measured
+    encoder and the model (None when they are switched off or cannot be taken)."""
+    from stilts.forgetting.settings import head_source, skip_reason
 
-    node = cfg.get("forgetting")
-    if not node or not node.get("enabled", False) or skip_reason(cfg):
+    if not node or not node.get("enabled", False) or skip_reason(node, model):
         return None
     settings = _plain(node)
-    head = head_source(cfg)
+    head = head_source(node, model)
     return {
         "settings": {k: v for k, v in settings.items() if k not in ("enabled", "text", "mlm_head")},
         "text": file_digest(node.text),
@@ -196,25 +194,25 @@ def identity_material(cfg: DictConfig) -> IdentityMaterial:
     if not none:
         intermediate = {
             "task": task_content(cfg.intermediate),
-            "optim": _plain(task_optim(cfg, cfg.intermediate)),
+            "optim": _plain(task_optim(cfg.optim, cfg.intermediate)),
             "seed": stage_seed(cfg, "intermediate"),
             "control": control_material(cfg),
         }
     return IdentityMaterial(
         shared={
             "model": model_content(cfg.model),
-            "trainer": training_settings(cfg),
+            "trainer": training_settings(cfg.trainer),
             "schedule": _plain(cfg.get("schedule")),
             "data_source": cfg.data.get("source"),
         },
         intermediate=intermediate,
         downstream={
             "task": task_content(cfg.target),
-            "optim": _plain(task_optim(cfg, cfg.target)),
+            "optim": _plain(task_optim(cfg.optim, cfg.target)),
             "seed": stage_seed(cfg, downstream_role(cfg)),
             "restart": cfg.get("restart"),
         },
-        forgetting=forgetting_content(cfg),
+        forgetting=forgetting_content(cfg.get("forgetting"), cfg.model),
     )
 
 
@@ -268,18 +266,18 @@ class CellIdentity:
 
 
 def cell_identity(
-    cfg: DictConfig, material: IdentityMaterial, target_data: dict[str, str], intermediate_key: str | None
+    name: str, material: IdentityMaterial, target_data: dict[str, str], intermediate_key: str | None
 ) -> CellIdentity:
-    """The identity of the cell `cfg` describes.
+    """The identity of a cell.
 
     Args:
-        cfg: the composed cell config (for its run-dir name).
-        material: `identity_material(cfg)`.
+        name: the cell's run-dir name (`cell_name`).
+        material: `identity_material` of the cell's config.
         target_data: the downstream task's data fingerprints by split (`TaskDataModule.data_fingerprint`).
         intermediate_key: the intermediate encoder's cache key (covers its task's data), or None.
     """
     return CellIdentity(
-        name=str(cfg.get("cell_name") or cell_name(cfg)),
+        name=name,
         config=material.cell(),
         data={"target": target_data, "intermediate_encoder": intermediate_key},
     )

@@ -30,6 +30,7 @@ from stilts.identity import (
     NO_TASK,
     CellIdentity,
     cell_identity,
+    cell_name,
     identity_material,
     stage_seed,
 )
@@ -193,7 +194,7 @@ def prepare_cell(cfg: DictConfig, tokenizer: Any) -> PreparedCell:
         datamodule = make_datamodule(cfg, spec, tokenizer, stage_seed(cfg, "intermediate"))
         intermediate = datamodule, material.intermediate_key(stage_data(datamodule, tokenizer))
     key = cache_key(intermediate[1]) if intermediate else None
-    identity = cell_identity(cfg, material, fingerprints, key)
+    identity = cell_identity(str(cfg.get("cell_name") or cell_name(cfg)), material, fingerprints, key)
     return PreparedCell(identity, target, seed, target_data, intermediate)
 
 

@@ -170,7 +170,7 @@ def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
             continue
         spec = TaskSpec.from_config(cfg[slot], key=slot)
         role = "intermediate" if slot == "intermediate" else spec.role
-        optimizer = str(task_optim(cfg, cfg[slot]).optimizer._target_).rsplit(".", 1)[-1]
+        optimizer = str(task_optim(cfg.optim, cfg[slot]).optimizer._target_).rsplit(".", 1)[-1]
         epochs = "none" if spec.max_epochs is None else spec.max_epochs
         stages.append(
             f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "

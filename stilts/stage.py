@@ -114,7 +114,7 @@ def stage_optim(cfg: DictConfig, spec: TaskSpec) -> DictConfig:
     """The optimisation a stage of `spec` trains with: the task's own `optim` node when it has one (edge
     probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the run's `optim`
     (the rule lives in stilts.identity.task_optim, which keys the cell with it)."""
-    return task_optim(cfg, spec.cfg)
+    return task_optim(cfg.optim, spec.cfg)
 
 
 def transfer_module(

@@ -20,40 +20,15 @@ from filelock import FileLock
 from omegaconf import DictConfig
 
 from stilts.forgetting.measures import measure_encoder
-from stilts.forgetting.readout import MLM_HEAD, MLMReadout, readout_from_masked_lm, readout_from_stilts_head
+from stilts.forgetting.readout import MLMReadout, readout_from_masked_lm, readout_from_stilts_head
 from stilts.forgetting.sample import masked_batches, read_sample
+from stilts.forgetting.settings import head_source, skip_reason
 from stilts.identity import identity_material, short_hash
 from stilts.models.encoder import build_encoder
 from stilts.runs import write_atomic
 from stilts.tasks.featurizers import tokenizer_digest
 
 log = logging.getLogger(__name__)
-
-
-def head_source(cfg: DictConfig) -> str | None:
-    """Where the pretrained MLM head comes from: a stilts head file, `hub` (the masked-LM checkpoint of
-    `model.pretrained`) or None (no head: the MLM loss is left out).
-
-    `forgetting.mlm_head: auto` takes the `mlm_head.safetensors` beside `model.encoder_weights` when
-    there is one, else the checkpoint's head unless the model is built with random weights."""
-    setting = cfg.forgetting.get("mlm_head")
-    if setting is None:
-        return None
-    if setting != "auto":
-        return str(setting)
-    weights = cfg.model.get("encoder_weights")
-    if weights and (Path(weights).parent / MLM_HEAD).is_file():
-        return str(Path(weights).parent / MLM_HEAD)
-    return None if cfg.model.get("random_init") else "hub"
-
-
-def skip_reason(cfg: DictConfig) -> str | None:
-    """Why no measure can be taken for this config (None when they can)."""
-    if cfg.model.get("random_init") and not cfg.model.get("encoder_weights"):
-        return "no pretrained encoder: model.random_init without model.encoder_weights"
-    if not Path(cfg.forgetting.text).is_file():
-        return f"no text sample: forgetting.text {cfg.forgetting.text} does not exist"
-    return None
 
 
 def _device() -> torch.device:
@@ -65,7 +40,7 @@ def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> d
     device = _device()
     reference = build_encoder(cfg.model, dropout=0.0).to(device)
     encoder = build_encoder(cfg.model, dropout=0.0, weights=weights).to(device) if weights else reference
-    head = head_source(cfg)
+    head = head_source(cfg.forgetting, cfg.model)
     readout: MLMReadout | None = None
     if head == "hub":
         readout = readout_from_masked_lm(cfg.model)
@@ -103,7 +78,7 @@ def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> di
     a `skipped` reason when it cannot be done."""
     if not cfg.get("forgetting") or not cfg.forgetting.get("enabled", False):
         return None
-    reason = skip_reason(cfg)
+    reason = skip_reason(cfg.forgetting, cfg.model)
     if reason:
         log.warning("forgetting measures skipped: %s", reason)
         return {"skipped": reason}
