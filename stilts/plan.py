@@ -42,6 +42,7 @@ from stilts.stale import older_entries, older_results
 
 log = logging.getLogger("stilts")
 STATUSES = ("finished", "failed", "to run", "invalid")
+SEARCH_PATH = "hydra.searchpath"
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,11 @@ class Composer:
         self.composed: dict[tuple[str, ...], DictConfig] = {}
 
     def _is_group(self, override: Override) -> bool:
-        """Whether Hydra takes `override` as a choice of config group (hydra/_internal/defaults_list.py,
-        `Overrides.__init__`)."""
+        """Whether `override` shapes the composition: a choice of config group, as Hydra takes it
+        (hydra/_internal/defaults_list.py, `Overrides.__init__`), or the config search path, which
+        Hydra reads before composing (`--config-dir` becomes `hydra.searchpath=[...]`)."""
+        if override.key_or_group == SEARCH_PATH:
+            return True
         return self.repository.group_exists(override.key_or_group) and not isinstance(override.value(), dict)
 
     def __call__(self, overrides: list[str]) -> DictConfig:

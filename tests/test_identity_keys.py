@@ -61,6 +61,17 @@ def test_the_plan_composes_each_job_as_hydra_does(tmp_path: Path) -> None:
             assert plain[0] == plain[1], overrides
 
 
+def test_the_plan_composes_with_configs_on_the_search_path(tmp_path: Path) -> None:
+    # `--config-dir` reaches the plan as `hydra.searchpath=[...]`: it shapes composition, so the plan
+    # composes with it (a task of the user's own is found, not "invalid").
+    (tmp_path / "task").mkdir()
+    rte = (REPO / "stilts" / "conf" / "task" / "rte.yaml").read_text()
+    (tmp_path / "task" / "claims.yaml").write_text(rte.replace("name: rte", "name: claims"))
+    jobs = plan([f"hydra.searchpath=[file://{tmp_path}]", "task@target=claims,rte", "model=tiny"], True)
+    assert [j.status for j in jobs] == ["to run", "to run"], [j.note for j in jobs]
+    assert jobs[0].run_dir is not None and jobs[0].run_dir.name.startswith("none__claims__")
+
+
 def test_the_name_hashes_the_model_by_content_not_by_location(tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere" / "tiny_roberta"
     shutil.copytree(TINY_ASSET, moved)
