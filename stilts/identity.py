@@ -1,16 +1,29 @@
-"""The one identity of a cell, used by its run dir, relaunch skipping, the sweep summary, `stilts-plan`
-and the analysis' de-duplication.
+"""The one identity of a cell: what determines a run, computed in one place (`identity_material`).
 
-A cell is identified at two levels:
+Everything that decides whether two runs are the same derives from `IdentityMaterial`, a function of
+the composed config (plus, where a key needs them, the data fingerprints of the stages):
 
-- its **name** (`cell_name`): readable slot fields (intermediate, target, restart, explicit seed, lr,
-  dropout, intermediate training-set size) plus a short hash of every *config* value that changes
-  the result. It is computable from the config alone, so Hydra can name the run dir with it before
-  any data is read; two cells that differ in any such setting (e.g. only in `seed` or `batch_size`)
-  never share a run dir.
-- its **digest**: the hash of the name's material plus the content fingerprints of the data both
-  stages read (the intermediate encoder's cache key covers the intermediate task's data). A run dir
-  whose result has another digest is superseded: a changed dataset means a new result.
+- the cell's **name** (`cell_name`): readable slot fields (intermediate, target, restart, explicit
+  seed, lr, dropout, intermediate training-set size) plus a short hash of `IdentityMaterial.cell()`.
+  It is computable from the config alone, so Hydra can name the run dir with it before any data is
+  read; two cells that differ in any such setting (e.g. only in `seed` or `batch_size`) never share
+  a run dir;
+- the cell's **digest**: the hash of the same material plus the target data's fingerprints and the
+  intermediate encoder's cache key. A run dir whose result has another digest is superseded: a
+  changed dataset means a new result;
+- the **intermediate encoder's cache key** (`IdentityMaterial.intermediate_key`), which `stilts-plan`
+  also uses, without the data part, to count the intermediate trainings a sweep needs;
+- the **forgetting store's key** (`IdentityMaterial.forgetting_key`).
+
+The material hashes content, not locations: a model folder by its files' digests (a Hub id by id and
+revision), `model.encoder_weights` by its digest; no absolute path, no description (a task's
+`origin`, `family`) and no other role's settings (a task's `hparams` table: the slot's own lr,
+dropout and batch size are in the resolved node). So a second clone, an installed wheel or a moved
+checkout finds the same cells and cache entries.
+
+It carries `KEY_VERSION`. Run dirs and cache entries written under an older version cannot be
+matched to the current keys (their material held locations); stilts does not reuse them, and
+`stilts-plan` and `stilts-train` name them (stilts.stale) instead of retraining silently.
 """
 
 from __future__ import annotations
@@ -27,8 +40,15 @@ from stilts.controls import NO_CONTROL, control_material, control_name
 
 NO_TASK = "none"
 NAME_HASH_CHARS = 8
+# Version 1: the unversioned keys before issue 21 (they held absolute model paths and task
+# descriptions). Raise it whenever what the material holds changes.
+KEY_VERSION = 2
 # Trainer keys that change how a run is displayed, not what it computes.
 DISPLAY_ONLY = ("enable_progress_bar", "log_every_n_steps", "enable_model_summary", "num_sanity_val_steps")
+# Task keys that describe a task or hold other roles' settings: they change no result.
+DESCRIPTIVE_TASK_KEYS = ("origin", "family", "hparams")
+# Model keys that name where a part comes from (a folder, an asset name or a Hub id).
+MODEL_SOURCES = ("pretrained", "tokenizer", "architecture")
 
 
 def short_hash(material: Any, chars: int = 16) -> str:
@@ -53,48 +73,151 @@ def downstream_role(cfg: DictConfig) -> str:
     return "probing" if cfg.target.get("probing") else "target"
 
 
-def training_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The trainer settings that can change a trained model (precision, devices, step limits...)."""
-    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
-    return {k: v for k, v in trainer.items() if k not in DISPLAY_ONLY and k != "_target_"}
+def task_optim(run_optim: DictConfig, task: DictConfig) -> DictConfig:
+    """The optimisation a stage of the task node `task` trains with: the task's own `optim` node when it
+    has one (edge probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the
+    run's `optim` node, `run_optim`."""
+    own = task.get("optim")
+    return own if own is not None else run_optim
 
 
-def weights_digest(cfg: DictConfig) -> str | None:
-    """The content hash of `model.encoder_weights`, so a retrained start point changes every key."""
-    from stilts.cache import file_sha256
+def training_settings(trainer: DictConfig) -> dict[str, Any]:
+    """The settings of the `trainer` node that can change a trained model (precision, devices, step
+    limits...)."""
+    settings = OmegaConf.to_container(trainer, resolve=True)
+    return {k: v for k, v in settings.items() if k not in DISPLAY_ONLY and k != "_target_"}
 
-    weights = cfg.model.get("encoder_weights")
-    return file_sha256(Path(weights)) if weights and Path(weights).is_file() else weights
+
+def file_digest(path: str | Path) -> str:
+    from stilts.cache import file_sha256  # stilts.cache imports nothing of the identity
+
+    return file_sha256(Path(path))
 
 
-def config_material(cfg: DictConfig) -> dict[str, Any]:
-    """Every config value that determines the cell's result (paths, loggers and display settings do
-    not). A `none` intermediate contributes its name only: its other keys exist so that sweeps can set
-    `intermediate.*` for every choice, and they change nothing."""
-    intermediate = cfg.intermediate
-    none = intermediate.get("name") == NO_TASK
-    control = None if none else control_material(cfg)
-    material = {
-        "intermediate": {"name": NO_TASK} if none else _plain(intermediate),
-        "target": _plain(cfg.target),
-        "model": _plain(cfg.model),
-        "optim": _plain(cfg.optim),
-        "restart": cfg.get("restart"),
-        "seeds": {
-            "intermediate": None if none else stage_seed(cfg, "intermediate"),
-            "downstream": stage_seed(cfg, downstream_role(cfg)),
-        },
-        "trainer": training_settings(cfg),
+def folder_digest(folder: Path) -> str:
+    """The digest of a folder's files (relative names and contents; hidden files left out)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return short_hash([[p.relative_to(folder).as_posix(), file_digest(p)] for p in files], 32)
+
+
+def source_content(name: Any, revision: Any) -> Any:
+    """What a model part's source holds: a folder by its files' digest, a file by its digest, a Hub id
+    (or the name of a folder shipped under stilts/assets, stilts.models.sources) by name and revision."""
+    if not name:
+        return name
+    path = Path(str(name))
+    if path.is_dir():
+        return {"files": folder_digest(path)}
+    if path.is_file():
+        return {"file": file_digest(path)}
+    return {"name": str(name), "revision": revision}
+
+
+def model_content(model: DictConfig) -> dict[str, Any]:
+    """The model node by content: its sources by what they hold, `encoder_weights` by its digest, and
+    its `name` (a label) left out."""
+    node = {k: v for k, v in _plain(model).items() if k != "name"}
+    for key in MODEL_SOURCES:
+        node[key] = source_content(node.get(key), node.get("revision") if key == "pretrained" else None)
+    weights = node.get("encoder_weights")
+    if weights:
+        node["encoder_weights"] = {"file": file_digest(weights)} if Path(weights).is_file() else weights
+    return node
+
+
+def task_content(task: DictConfig) -> dict[str, Any]:
+    """The resolved task node without its descriptions and its table of every role's settings."""
+    return {k: v for k, v in _plain(task).items() if k not in DESCRIPTIVE_TASK_KEYS}
+
+
+def forgetting_content(node: DictConfig | None, model: DictConfig) -> dict[str, Any] | None:
+    """What the forgetting measures (the `forgetting` node `node`) depend on besides the measured
+    encoder and the model (None when they are switched off or cannot be taken)."""
+    from stilts.forgetting.settings import head_source, skip_reason
+
+    if not node or not node.get("enabled", False) or skip_reason(node, model):
+        return None
+    settings = _plain(node)
+    head = head_source(node, model)
+    return {
+        "settings": {k: v for k, v in settings.items() if k not in ("enabled", "text", "mlm_head")},
+        "text": file_digest(node.text),
+        "head": file_digest(head) if head not in (None, "hub") else head,
+    }
+
+
+@dataclass(frozen=True)
+class IdentityMaterial:
+    """What determines a cell, by part. `shared` holds what both stages train with (model, trainer,
+    schedule, data source); `intermediate` what else determines the intermediate encoder (None for a
+    `none` intermediate); `downstream` what else determines the target or probing stage."""
+
+    shared: dict[str, Any]
+    intermediate: dict[str, Any] | None
+    downstream: dict[str, Any]
+    forgetting: dict[str, Any] | None
+    version: int = KEY_VERSION
+
+    def cell(self) -> dict[str, Any]:
+        """The material of the cell's name (the forgetting measures, kept with each encoder under a
+        key of their own, do not rename cells)."""
+        return {
+            "key_version": self.version,
+            **self.shared,
+            "intermediate": self.intermediate,
+            "downstream": self.downstream,
+        }
+
+    def intermediate_key(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The material of the intermediate encoder's cache key: with `data` (the intermediate task's
+        data fingerprints, featurizer and tokenizer digest) as the cache keys it; without, as
+        `stilts-plan` counts the trainings a sweep needs."""
+        if self.intermediate is None:
+            raise ValueError("a cell with a `none` intermediate has no intermediate encoder")
+        material = {"key_version": self.version, **self.shared, **self.intermediate}
+        return material if data is None else {**material, "data": data}
+
+    def forgetting_key(self, tokenizer_digest: str) -> dict[str, Any]:
+        """The material of the forgetting measures' key (stilts.forgetting.store)."""
+        return {
+            "key_version": self.version,
+            "model": self.shared["model"],
+            "tokenizer": tokenizer_digest,
+            **(self.forgetting or {}),
+        }
+
+
+def identity_material(cfg: DictConfig) -> IdentityMaterial:
+    """The one function of the composed config that says what a cell is (see the module's doc)."""
+    none = cfg.intermediate.get("name") == NO_TASK
+    intermediate = None
+    if not none:
+        intermediate = {
+            "task": task_content(cfg.intermediate),
+            "optim": _plain(task_optim(cfg.optim, cfg.intermediate)),
+            "seed": stage_seed(cfg, "intermediate"),
+            "control": control_material(cfg),
+        }
+    shared = {
+        "model": model_content(cfg.model),
+        "trainer": training_settings(cfg.trainer),
         "schedule": _plain(cfg.get("schedule")),
-        "encoder_weights": weights_digest(cfg),
         "data_source": cfg.data.get("source"),
     }
-    if control is not None:  # absent for `control=none`: the default keeps every earlier name
-        material["control"] = control
     checkpoint = (cfg.get("callbacks") or {}).get("checkpoint")
-    if checkpoint is None or not checkpoint.get("monitor"):  # e.g. callbacks=last_state
-        material["scored_state"] = "last"  # absent when the best checkpoint is scored (the default)
-    return material
+    if checkpoint is None or not checkpoint.get("monitor"):  # e.g. callbacks=last_state, both stages
+        shared["scored_state"] = "last"  # absent when the best checkpoint is scored (the default)
+    return IdentityMaterial(
+        shared=shared,
+        intermediate=intermediate,
+        downstream={
+            "task": task_content(cfg.target),
+            "optim": _plain(task_optim(cfg.optim, cfg.target)),
+            "seed": stage_seed(cfg, downstream_role(cfg)),
+            "restart": cfg.get("restart"),
+        },
+        forgetting=forgetting_content(cfg.get("forgetting"), cfg.model),
+    )
 
 
 def slot(cfg: DictConfig) -> str:
@@ -112,13 +235,13 @@ def slot(cfg: DictConfig) -> str:
 
 
 def cell_name(cfg: DictConfig) -> str:
-    """The cell's run-dir name: its slot and a short hash of `config_material`.
+    """The cell's run-dir name: its slot and a short hash of `IdentityMaterial.cell()`.
 
     Never raises: a config that cannot be hashed (e.g. a bad `restart`) still gets a name, so its job
     runs far enough to record the error in a result of its own instead of ending the sweep.
     """
     try:
-        material: Any = config_material(cfg)
+        material: Any = identity_material(cfg).cell()
     except Exception as err:  # noqa: BLE001 - the config check names the problem when the cell runs
         material = {"unhashable": repr(err), "config": OmegaConf.to_yaml(cfg, resolve=False)}
     return f"{slot(cfg)}__{short_hash(material, NAME_HASH_CHARS)}"
@@ -143,19 +266,22 @@ class CellIdentity:
 
     def record(self) -> dict[str, Any]:
         """What result.json and cell.json keep of the identity."""
-        return {"name": self.name, "digest": self.digest, "data": self.data}
+        return {"name": self.name, "digest": self.digest, "data": self.data, "key_version": KEY_VERSION}
 
 
-def cell_identity(cfg: DictConfig, target_data: dict[str, str], intermediate_key: str | None) -> CellIdentity:
-    """The identity of the cell `cfg` describes.
+def cell_identity(
+    name: str, material: IdentityMaterial, target_data: dict[str, str], intermediate_key: str | None
+) -> CellIdentity:
+    """The identity of a cell.
 
     Args:
-        cfg: the composed cell config.
+        name: the cell's run-dir name (`cell_name`).
+        material: `identity_material` of the cell's config.
         target_data: the downstream task's data fingerprints by split (`TaskDataModule.data_fingerprint`).
         intermediate_key: the intermediate encoder's cache key (covers its task's data), or None.
     """
     return CellIdentity(
-        name=str(cfg.get("cell_name") or cell_name(cfg)),
-        config=config_material(cfg),
+        name=name,
+        config=material.cell(),
         data={"target": target_data, "intermediate_encoder": intermediate_key},
     )

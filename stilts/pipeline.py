@@ -18,20 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 import stilts
 from stilts.cache import EncoderCache, cache_key
-from stilts.controls import control_material, control_name
+from stilts.controls import control_name
 from stilts.forgetting.readout import MLM_HEAD
 from stilts.forgetting.store import forgetting_record
 from stilts.identity import (
     NO_TASK,
     CellIdentity,
     cell_identity,
+    cell_name,
+    identity_material,
     stage_seed,
-    training_settings,
-    weights_digest,
 )
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
@@ -39,7 +39,8 @@ from stilts.models.mlm_head import MaskedLMHead
 from stilts.result import CellResult, StageHparams, finished_result, main_range
 from stilts.runs import LOCK, check_folder_name, check_writable, prepare_run_dir, save_tensors, write_atomic
 from stilts.schedule import schedule_style
-from stilts.stage import StageOutcome, make_datamodule, stage_optim, train_stage
+from stilts.stage import StageOutcome, make_datamodule, train_stage
+from stilts.stale import report_older_entries, supersede_older_results
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
 from stilts.tasks.spec import TaskSpec
@@ -50,29 +51,20 @@ PREDICTIONS = "predictions.jsonl"
 DATA_SPLITS = ("train", "val")
 
 
-def intermediate_material(
-    cfg: DictConfig, datamodule: TaskDataModule, seed: int, tokenizer: Any
-) -> dict[str, Any]:
-    """Everything that determines an intermediate encoder: the key material of its cache entry."""
+def stage_data(datamodule: TaskDataModule, tokenizer: Any) -> dict[str, Any]:
+    """The data part of a stage's identity: its splits' content fingerprints, the featurizer's version
+    and the tokenizer's digest (the featurized inputs depend on all three)."""
     featurizer = datamodule.featurizer
-    material = {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "task": datamodule.spec.name,
-        "task_digest": datamodule.spec.digest(),  # incl. labels derived from data
-        "data": {split: datamodule.data_fingerprint(split) for split in DATA_SPLITS},
+    return {
+        **{split: datamodule.data_fingerprint(split) for split in DATA_SPLITS},
         "featurizer": [type(featurizer).__qualname__, featurizer.version],
         "tokenizer": tokenizer_digest(tokenizer),
-        "optim": OmegaConf.to_container(stage_optim(cfg, datamodule.spec), resolve=True),
-        "schedule": schedule_style(cfg),
-        "trainer": training_settings(cfg),
-        "encoder_weights": weights_digest(cfg),
-        "seed": seed,
-        "max_length": int(cfg.model.max_length),
     }
-    control = control_material(cfg)
-    if control is not None:  # absent for `control=none`: the default keeps every earlier key
-        material["control"] = control
-    return material
+
+
+def intermediate_key_material(cfg: DictConfig, datamodule: TaskDataModule, tokenizer: Any) -> dict[str, Any]:
+    """The material of the intermediate encoder's cache key (stilts.identity, with its task's data)."""
+    return identity_material(cfg).intermediate_key(stage_data(datamodule, tokenizer))
 
 
 def intermediate_encoder(
@@ -81,6 +73,7 @@ def intermediate_encoder(
     """Get (train at most once) the intermediate encoder; return its cache entry's description."""
     spec, seed = datamodule.spec, int(material["seed"])
     cache = EncoderCache(Path(cfg.paths.cache_dir) / "intermediate")
+    report_older_entries(cache.root, cache_key(material), spec.name, seed)
 
     def train(folder: Path) -> dict[str, Any]:
         outcome = train_stage(
@@ -197,13 +190,14 @@ def prepare_cell(cfg: DictConfig, tokenizer: Any) -> PreparedCell:
     seed = stage_seed(cfg, target.role)
     target_data = make_datamodule(cfg, target, tokenizer, seed)
     fingerprints = {split: target_data.data_fingerprint(split) for split in DATA_SPLITS}
+    material = identity_material(cfg)
     intermediate: tuple[TaskDataModule, dict[str, Any]] | None = None
     if cfg.intermediate.name != NO_TASK:
         spec = TaskSpec.from_config(cfg.intermediate, key="intermediate")
-        inter_seed = stage_seed(cfg, "intermediate")
-        datamodule = make_datamodule(cfg, spec, tokenizer, inter_seed)
-        intermediate = datamodule, intermediate_material(cfg, datamodule, inter_seed, tokenizer)
-    identity = cell_identity(cfg, fingerprints, cache_key(intermediate[1]) if intermediate else None)
+        datamodule = make_datamodule(cfg, spec, tokenizer, stage_seed(cfg, "intermediate"))
+        intermediate = datamodule, material.intermediate_key(stage_data(datamodule, tokenizer))
+    key = cache_key(intermediate[1]) if intermediate else None
+    identity = cell_identity(str(cfg.get("cell_name") or cell_name(cfg)), material, fingerprints, key)
     return PreparedCell(identity, target, seed, target_data, intermediate)
 
 
@@ -217,6 +211,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         )
         return {**done.to_dict(), "skipped": True}
     if is_rank_zero():
+        supersede_older_results(run_dir)
         prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
     if cell.intermediate is None:
         source: dict[str, Any] = {

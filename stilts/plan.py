@@ -13,11 +13,15 @@ The sweep is expanded exactly as Hydra's basic sweeper expands `stilts-train -m`
 arguments (the experiment's `hydra.sweeper.params`, then the command line's overrides). Each job is
 composed and named by its cell identity (stilts.identity), which also names its run dir; a result
 there counts as finished only when its digest equals the cell's current one, data fingerprints
-included, exactly as `stilts-train` decides to skip it. Exits 2 on a config error.
+included, exactly as `stilts-train` decides to skip it. The intermediate trainings are counted by the
+same identity's intermediate-encoder key (without the data part: every cell of a sweep reads a task's
+data from the same place). Results and cached encoders of an older key version are counted and
+named, not reused (stilts.stale). Exits 2 on a config error.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from collections import Counter
@@ -27,20 +31,23 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.errors import ConfigError, StiltsError
+from stilts.identity import KEY_VERSION, identity_material, short_hash
 from stilts.result import RESULT, RecordError, read_result
+from stilts.stale import older_entries, older_results
 
 log = logging.getLogger("stilts")
-# Overrides that decide which intermediate encoder a cell needs (besides the model, fixed per sweep),
-# a control against forgetting (`control=...`, `control.*`) included.
-INTERMEDIATE_KEYS = ("task@intermediate", "intermediate.", "restart", "seed", "seeds", "control")
 STATUSES = ("finished", "failed", "to run", "invalid")
+SEARCH_PATH = "hydra.searchpath"
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,11 @@ class Job:
     run_dir: Path | None = None
     note: str = ""
     stages: tuple[str, ...] = ()  # per stage: task, role and its training settings (--list)
-
-    @property
-    def needs_intermediate(self) -> tuple[str, ...] | None:
-        """What identifies its intermediate training; None for a baseline cell."""
-        if "task@intermediate=none" in self.overrides or not any(
-            o.startswith("task@intermediate=") for o in self.overrides
-        ):
-            return None
-        return tuple(sorted(o for o in self.overrides if o.startswith(INTERMEDIATE_KEYS)))
+    # A hash of what determines its intermediate encoder besides the data (IdentityMaterial.
+    # intermediate_key); None for a baseline cell or a config that cannot be keyed.
+    intermediate: str | None = None
+    older_results: tuple[Path, ...] = ()  # finished runs of its slot under an older key version
+    older_encoders: tuple[Path, ...] = ()  # cached encoders of its intermediate under an older key version
 
 
 def expand(arguments: list[str]) -> tuple[list[list[str]], Path]:
@@ -74,6 +77,39 @@ def expand(arguments: list[str]) -> tuple[list[list[str]], Path]:
     return jobs, Path(base.hydra.sweep.dir)
 
 
+class Composer:
+    """Compose a sweep's jobs as Hydra composes them for `stilts-train -m`, each distinct choice of
+    config groups once. Hydra builds the config from the defaults list that the group overrides select,
+    then applies the other overrides to it (ConfigLoaderImpl._load_configuration_impl); this applies them
+    to a copy of the composed choice, with the same Hydra function, so a grid of 1,260 cells composes
+    its few hundred group choices instead of every cell."""
+
+    def __init__(self) -> None:
+        self.parser = OverridesParser.create()
+        self.repository = GlobalHydra.instance().config_loader().repository  # type: ignore[attr-defined]
+        self.composed: dict[tuple[str, ...], DictConfig] = {}
+
+    def _is_group(self, override: Override) -> bool:
+        """Whether `override` shapes the composition: a choice of config group, as Hydra takes it
+        (hydra/_internal/defaults_list.py, `Overrides.__init__`), or the config search path, which
+        Hydra reads before composing (`--config-dir` becomes `hydra.searchpath=[...]`)."""
+        if override.key_or_group == SEARCH_PATH:
+            return True
+        return self.repository.group_exists(override.key_or_group) and not isinstance(override.value(), dict)
+
+    def __call__(self, overrides: list[str]) -> DictConfig:
+        parsed = self.parser.parse_overrides(overrides)
+        groups = tuple(o.input_line for o in parsed if self._is_group(o))
+        values = [o for o in parsed if not self._is_group(o)]
+        if groups not in self.composed:
+            self.composed[groups] = compose("train", overrides=list(groups), return_hydra_config=True)
+        if not values:
+            return self.composed[groups]  # read only: nothing changes it
+        cfg = copy.deepcopy(self.composed[groups])
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        return cfg
+
+
 @cache
 def _tokenizer(model_yaml: str) -> Any:
     from stilts.models.encoder import load_tokenizer
@@ -81,41 +117,63 @@ def _tokenizer(model_yaml: str) -> Any:
     return load_tokenizer(OmegaConf.create(model_yaml))
 
 
-def job_status(overrides: list[str]) -> Job:
-    """Compose one job, name its run dir, and compare a result there with the cell's identity."""
+def intermediate_of(cfg: DictConfig) -> tuple[str | None, tuple[Path, ...]]:
+    """What identifies the cell's intermediate training (stilts.identity; None for a baseline), and the
+    cache entries of its task and seed that an older key version wrote."""
+    material = identity_material(cfg)
+    if material.intermediate is None:
+        return None, ()
+    root = Path(cfg.paths.cache_dir) / "intermediate"
+    older = older_entries(root, str(cfg.intermediate.name), int(material.intermediate["seed"]))
+    return short_hash(material.intermediate_key()), tuple(older)
+
+
+def job_status(compose_job: Composer, overrides: list[str], check: bool) -> Job:
+    """Compose one job, name its run dir and key its intermediate training; when `check`, check its
+    config and compare a result in its run dir with the cell's identity."""
     from stilts.pipeline import prepare_cell
     from stilts.validate import check_config
 
-    cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    run_dir = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir)
+    composed = compose_job(overrides)
+    cfg = _plain(composed)
+    run_dir = Path(composed.hydra.sweep.dir) / str(composed.hydra.sweep.subdir)
     job = tuple(overrides)
     try:
-        check_config(_plain(cfg))
-        stages = stage_settings(_plain(cfg))
+        if check:
+            check_config(cfg)
+        try:
+            intermediate, encoders = intermediate_of(cfg)
+        except Exception:  # a config the identity cannot read (e.g. a restart beyond the seeds)
+            check_config(cfg)  # names the problem
+            raise
+        stages = stage_settings(cfg) if check else ()
     except StiltsError as err:
         return Job(job, "invalid", run_dir, str(err))
+    known = {"intermediate": intermediate, "older_encoders": encoders, "stages": stages}
     try:
         result = read_result(run_dir / RESULT)
     except RecordError as err:
-        return Job(job, "to run", run_dir, f"{err}; it will be rerun", stages)
+        return Job(job, "to run", run_dir, f"{err}; it will be rerun", **known)
     if result is None:
-        return Job(job, "to run", run_dir, stages=stages)
+        older = tuple(older_results(run_dir))
+        note = f"a result of an older key version is in {older[0]}; it is not reused" if older else ""
+        return Job(job, "to run", run_dir, note, older_results=older, **known)
     try:
-        identity = prepare_cell(_plain(cfg), _tokenizer(OmegaConf.to_yaml(cfg.model, resolve=True))).identity
+        identity = prepare_cell(cfg, _tokenizer(OmegaConf.to_yaml(cfg.model, resolve=True))).identity
     except StiltsError as err:
-        return Job(job, "to run", run_dir, f"cannot be checked: {err}")
+        return Job(job, "to run", run_dir, f"cannot be checked: {err}", **known)
     if result.finishes(identity.digest):
-        return Job(job, "finished", run_dir, stages=stages)
+        return Job(job, "finished", run_dir, **known)
     if result.status == "failed":
-        return Job(job, "failed", run_dir, str(result.error), stages)
-    return Job(job, "to run", run_dir, "its result is of other data or settings; it will be rerun", stages)
+        return Job(job, "failed", run_dir, str(result.error), **known)
+    note = "its result is of other data or settings; it will be rerun"
+    return Job(job, "to run", run_dir, note, **known)
 
 
 def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
     """What each stage of the cell trains with, as `stilts-train` would (for `--list`)."""
-    from stilts.identity import stage_seed
+    from stilts.identity import stage_seed, task_optim
     from stilts.schedule import schedule_style
-    from stilts.stage import stage_optim
     from stilts.tasks.spec import NO_TASK, TaskSpec
 
     stages = []
@@ -124,7 +182,7 @@ def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
             continue
         spec = TaskSpec.from_config(cfg[slot], key=slot)
         role = "intermediate" if slot == "intermediate" else spec.role
-        optimizer = str(stage_optim(cfg, spec).optimizer._target_).rsplit(".", 1)[-1]
+        optimizer = str(task_optim(cfg.optim, cfg[slot]).optimizer._target_).rsplit(".", 1)[-1]
         epochs = "none" if spec.max_epochs is None else spec.max_epochs
         stages.append(
             f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
@@ -142,30 +200,39 @@ def _plain(cfg: DictConfig) -> DictConfig:
 
 
 def plan(arguments: list[str], detailed: bool = False) -> list[Job]:
-    """Every job of the sweep `arguments` describe, with its status. Jobs are composed (to name their
-    run dirs, check their results and, when `detailed`, list their stages' settings) only when the
-    sweep folder holds runs or `detailed` is set: otherwise a fresh sweep is all "to run", and its
-    configs are checked when each job starts."""
+    """Every job of the sweep `arguments` describe, with its status. Every job is composed, named and
+    keyed by its identity (stilts.identity), as `stilts-train` does; configs are checked and results
+    compared only when the sweep folder holds runs or `detailed` is set (otherwise a fresh sweep is all
+    "to run", and its configs are checked when each job starts)."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         jobs, sweep_dir = expand(arguments)
-        fresh = not sweep_dir.is_dir() or not any(p.is_dir() for p in sweep_dir.iterdir())
-        if fresh and not detailed:
-            return [Job(tuple(o), "to run") for o in jobs]
-        return [job_status(o) for o in tqdm(jobs, desc="checking cells", unit="cell", disable=len(jobs) < 50)]
+        check = detailed or (sweep_dir.is_dir() and any(p.is_dir() for p in sweep_dir.iterdir()))
+        compose_job = Composer()
+        return [
+            job_status(compose_job, o, check)
+            for o in tqdm(jobs, desc="composing cells", unit="cell", disable=len(jobs) < 50)
+        ]
 
 
 def summary(jobs: list[Job]) -> str:
     statuses = Counter(j.status for j in jobs)
-    intermediates = {j.needs_intermediate for j in jobs} - {None}
-    waiting = {j.needs_intermediate for j in jobs if j.status != "finished"} - {None}
+    intermediates = {j.intermediate for j in jobs} - {None}
+    waiting = {j.intermediate for j in jobs if j.status != "finished"} - {None}
     counts = ", ".join(f"{statuses[s]} {s}" for s in STATUSES if s != "invalid" or statuses[s])
-    return "\n".join(
-        [
-            f"{len(intermediates)} intermediate trainings ({len(waiting)} still needed by unfinished cells)",
-            f"{len(jobs)} downstream runs: {counts}",
-        ]
-    )
+    lines = [
+        f"{len(intermediates)} intermediate trainings ({len(waiting)} still needed by unfinished cells)",
+        f"{len(jobs)} downstream runs: {counts}",
+    ]
+    older_cells = [j for j in jobs if j.older_results]
+    older_encoders = {j.intermediate for j in jobs if j.older_encoders and j.status != "finished"} - {None}
+    if older_cells or older_encoders:
+        lines.append(
+            f"older key version (stilts.identity.KEY_VERSION {KEY_VERSION}): {len(older_cells)} cells to run "
+            f"and {len(older_encoders)} intermediate trainings have results or cached encoders written "
+            "under an older version, which are not reused; --list names them"
+        )
+    return "\n".join(lines)
 
 
 # stilts-train's flags that show or do something other than running the sweep: a plan has no use
@@ -219,6 +286,8 @@ def main() -> None:
             sys.stdout.write(f"{job.status:9s} {' '.join(job.overrides)}{note}\n")
             for stage in job.stages:
                 sys.stdout.write(f"          {stage}\n")
+            for older in job.older_encoders:
+                sys.stdout.write(f"          cached encoder of an older key version: {older}\n")
     sys.stdout.write(summary(jobs) + "\n")
 
 

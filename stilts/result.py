@@ -272,7 +272,7 @@ def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> Cell
     """Write a `failed` result.json naming the error, so the sweep can go on and report it. Never
     raises on a bad config (a field it cannot read is left out), nor when the record cannot be written
     (e.g. a full disk): that is logged, naming the path."""
-    from stilts.identity import config_material, short_hash  # imports torch: only where cells run
+    from stilts.identity import identity_material, short_hash  # imports torch: only where cells run
 
     def safe(read: Any, kind: type) -> Any:
         try:
@@ -285,7 +285,7 @@ def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> Cell
         status="failed",
         stilts_version=stilts.__version__,
         cell=safe(lambda: cfg.cell_name, str),
-        cell_digest=safe(lambda: "config-" + short_hash(config_material(cfg)), str),
+        cell_digest=safe(lambda: "config-" + short_hash(identity_material(cfg).cell()), str),
         intermediate=safe(lambda: cfg.intermediate.name, str),
         task=safe(lambda: cfg.target.name, str),
         restart=safe(lambda: cfg.restart if cfg.restart >= 0 else None, int),

@@ -22,6 +22,7 @@ from stilts.checkpoints import load_checkpoint, resume_checkpoint
 from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.controls import build_control
 from stilts.controls.base import ControlContext
+from stilts.identity import task_optim
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
 from stilts.schedule import schedule_style, stage_schedule, trainer_limits
@@ -111,9 +112,9 @@ def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
 
 def stage_optim(cfg: DictConfig, spec: TaskSpec) -> DictConfig:
     """The optimisation a stage of `spec` trains with: the task's own `optim` node when it has one (edge
-    probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the run's `optim`."""
-    own = spec.cfg.get("optim")
-    return own if own is not None else cfg.optim
+    probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the run's `optim`
+    (the rule lives in stilts.identity.task_optim, which keys the cell with it)."""
+    return task_optim(cfg.optim, spec.cfg)
 
 
 def transfer_module(

@@ -40,11 +40,12 @@ def test_the_gpu_trainer_outside_the_paper_experiments_keeps_bf16() -> None:
 
 def test_precision_is_part_of_the_cell_identity() -> None:
     # A bf16 run gets a run dir (and, through the same trainer settings, an intermediate-encoder
-    # cache key: stilts.pipeline.intermediate_material) of its own: never taken for the fp32 cell.
+    # cache key: stilts.identity.identity_material) of its own: never taken for the fp32 cell.
     cell = ["experiment=paper_grid", "trainer=cpu", "task@intermediate=mnli", "task@target=rte"]
     fp32 = compose_cfg(cell)
     bf16 = compose_cfg([*cell, f"trainer.precision={BF16}"])
-    assert training_settings(fp32)["precision"] == FP32 and training_settings(bf16)["precision"] == BF16
+    assert training_settings(fp32.trainer)["precision"] == FP32
+    assert training_settings(bf16.trainer)["precision"] == BF16
     assert cell_name(fp32) != cell_name(bf16)
     assert cell_name(fp32) == cell_name(compose_cfg(cell))  # the name is stable, only precision moved it
 

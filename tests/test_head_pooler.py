@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from stilts.callbacks import NonFiniteLoss, progress_bars
 from stilts.config import compose_config
 from stilts.errors import ConfigError
-from stilts.identity import config_material
+from stilts.identity import identity_material
 from stilts.models.choice_heads import MultipleChoiceHead
 from stilts.models.heads import ClassificationHead
 from stilts.models.module import TransferModule
@@ -95,8 +95,8 @@ def test_unknown_pooling_is_refused() -> None:
 
 
 def test_last_state_is_part_of_the_cell_identity() -> None:
-    best = config_material(compose_config(["model=tiny"]))
-    last = config_material(compose_config(["model=tiny", "callbacks=last_state"]))
+    best = identity_material(compose_config(["model=tiny"])).cell()
+    last = identity_material(compose_config(["model=tiny", "callbacks=last_state"])).cell()
     assert "scored_state" not in best and last["scored_state"] == "last"
 
 

@@ -20,8 +20,9 @@ import pytest
 from tests.helpers import FIXTURES, REPO, offline_env
 
 
-@pytest.mark.slow
-def test_a_wheel_in_a_fresh_venv_trains_a_cell_from_an_unrelated_folder(tmp_path: Path) -> None:
+def install_wheel(tmp_path: Path) -> tuple[Path, str]:
+    """Build stilts' wheel from a copy of the repository and install it into a fresh venv under tmp_path;
+    return the venv's folder and its site-packages."""
     source = tmp_path / "source"  # a copy: setuptools builds in place (build/, *.egg-info)
     shutil.copytree(REPO / "stilts", source / "stilts", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
@@ -46,7 +47,13 @@ def test_a_wheel_in_a_fresh_venv_trains_a_cell_from_an_unrelated_folder(tmp_path
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True
     )
+    return env_dir, site
 
+
+@pytest.mark.slow
+def test_a_wheel_in_a_fresh_venv_trains_a_cell_from_an_unrelated_folder(tmp_path: Path) -> None:
+    env_dir, site = install_wheel(tmp_path)
+    python = env_dir / "bin" / "python"
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in offline_env().items() if k != "PYTHONPATH"}

@@ -44,7 +44,7 @@ def test_two_stage_cell_then_cache_hit_without_retraining(tmp_path, monkeypatch)
     entry = tmp_path / "cache" / "intermediate" / source["cache_key"]
     weights = load_file(str(entry / "encoder.safetensors"))
     assert weights and all(not k.startswith("head") for k in weights)  # encoder only
-    assert json.loads((entry / "meta.json").read_text())["material"]["task"] == "rte"
+    assert json.loads((entry / "meta.json").read_text())["material"]["task"]["name"] == "rte"
     assert not list((tmp_path / "cache" / "intermediate").glob(".*tmp-*"))
 
 

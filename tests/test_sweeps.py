@@ -90,6 +90,7 @@ def test_submitit_local_executor_runs_a_two_cell_sweep(tmp_path) -> None:
     assert {r["task"] for r in results(tmp_path).values()} == {"rte", "sst2"}
 
 
+@pytest.mark.slow  # the plan composes each of the 1,260 cells to key its intermediate training
 def test_plan_counts_the_paper_grid() -> None:
     text = summary(plan(["experiment=paper_grid"]))
     assert text.startswith("33 intermediate trainings")

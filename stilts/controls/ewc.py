@@ -22,7 +22,7 @@ from stilts.controls.base import Control, ControlContext, name_buffer, snapshot
 from stilts.errors import ConfigError
 from stilts.forgetting.readout import MLMReadout, readout_from_masked_lm, readout_from_stilts_head
 from stilts.forgetting.sample import masked_batches, read_sample
-from stilts.forgetting.store import head_source
+from stilts.forgetting.settings import head_source
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class EWC(Control):
 
 
 def _readout(context: ControlContext, encoder: nn.Module) -> MLMReadout:
-    source = head_source(context.cfg)
+    source = head_source(context.cfg.forgetting, context.cfg.model)
     if source is None:
         raise ConfigError(
             "`control=ewc` needs the pretrained MLM head for its Fisher: set `forgetting.mlm_head` (or "

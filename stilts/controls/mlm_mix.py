@@ -26,7 +26,7 @@ from stilts.controls.base import Control, ControlContext
 from stilts.errors import ConfigError
 from stilts.forgetting.readout import NoMLMHead, readout_from_masked_lm
 from stilts.forgetting.sample import read_sample
-from stilts.forgetting.store import head_source
+from stilts.forgetting.settings import head_source
 from stilts.models.mlm_head import MaskedLMHead
 from stilts.tasks.masked_lm import MaskingCollator, masking_ids
 
@@ -137,7 +137,7 @@ def _mlm_loader(text: Path, context: ControlContext, probability: float, batch_s
 def _init_from_pretrained_head(head: MaskedLMHead, context: ControlContext) -> None:
     """Start the MLM head from the pretrained one (a fresh head would first pull the encoder towards
     itself); left fresh when the model has none."""
-    source = head_source(context.cfg)
+    source = head_source(context.cfg.forgetting, context.cfg.model)
     if source is None:
         return
     if source == "hub":

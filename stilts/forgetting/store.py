@@ -17,67 +17,23 @@ from typing import Any
 
 import torch
 from filelock import FileLock
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from stilts.cache import file_sha256
 from stilts.forgetting.measures import measure_encoder
 from stilts.forgetting.readout import (
-    MLM_HEAD,
     MLMReadout,
     NoMLMHead,
     readout_from_masked_lm,
     readout_from_stilts_head,
 )
 from stilts.forgetting.sample import masked_batches, read_sample
-from stilts.identity import short_hash, weights_digest
+from stilts.forgetting.settings import head_source, skip_reason
+from stilts.identity import identity_material, short_hash
 from stilts.models.encoder import build_encoder
 from stilts.runs import write_atomic
 from stilts.tasks.featurizers import tokenizer_digest
 
 log = logging.getLogger(__name__)
-
-
-def head_source(cfg: DictConfig) -> str | None:
-    """Where the pretrained MLM head comes from: a stilts head file, `hub` (the masked-LM checkpoint of
-    `model.pretrained`) or None (no head: the MLM loss is left out).
-
-    `forgetting.mlm_head: auto` takes the `mlm_head.safetensors` beside `model.encoder_weights` when
-    there is one, else the checkpoint's head unless the model is built with random weights."""
-    setting = cfg.forgetting.get("mlm_head")
-    if setting is None:
-        return None
-    if setting != "auto":
-        return str(setting)
-    weights = cfg.model.get("encoder_weights")
-    if weights and (Path(weights).parent / MLM_HEAD).is_file():
-        return str(Path(weights).parent / MLM_HEAD)
-    return None if cfg.model.get("random_init") else "hub"
-
-
-def skip_reason(cfg: DictConfig) -> str | None:
-    """Why no measure can be taken for this config (None when they can)."""
-    if cfg.model.get("random_init") and not cfg.model.get("encoder_weights"):
-        return "no pretrained encoder: model.random_init without model.encoder_weights"
-    if not Path(cfg.forgetting.text).is_file():
-        return f"no text sample: forgetting.text {cfg.forgetting.text} does not exist"
-    return None
-
-
-def settings_material(cfg: DictConfig, tokenizer: Any) -> dict[str, Any]:
-    """What the measures depend on besides the measured encoder."""
-    settings = OmegaConf.to_container(cfg.forgetting, resolve=True)
-    head = head_source(cfg)
-    return {
-        "settings": {k: v for k, v in settings.items() if k not in ("enabled", "text", "mlm_head")},
-        "text": file_sha256(Path(cfg.forgetting.text)),
-        "head": file_sha256(Path(head)) if head not in (None, "hub") else head,
-        "model": [cfg.model.pretrained, cfg.model.get("revision"), bool(cfg.model.get("random_init"))],
-        # 2: a checkpoint without a trained MLM head gives no MLM loss (before: a random head's loss)
-        "readout_version": 2,
-        "encoder_weights": weights_digest(cfg),
-        "tokenizer": tokenizer_digest(tokenizer),
-        "max_length": int(cfg.model.max_length),
-    }
 
 
 def _device() -> torch.device:
@@ -89,7 +45,7 @@ def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> d
     device = _device()
     reference = build_encoder(cfg.model, dropout=0.0).to(device)
     encoder = build_encoder(cfg.model, dropout=0.0, weights=weights).to(device) if weights else reference
-    head = head_source(cfg)
+    head = head_source(cfg.forgetting, cfg.model)
     readout: MLMReadout | None = None
     unavailable = "`forgetting.mlm_head` is null: no MLM head to read out with" if head is None else None
     if head == "hub":
@@ -133,11 +89,11 @@ def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> di
     a `skipped` reason when it cannot be done."""
     if not cfg.get("forgetting") or not cfg.forgetting.get("enabled", False):
         return None
-    reason = skip_reason(cfg)
+    reason = skip_reason(cfg.forgetting, cfg.model)
     if reason:
         log.warning("forgetting measures skipped: %s", reason)
         return {"skipped": reason}
-    digest = short_hash(settings_material(cfg, tokenizer))
+    digest = short_hash(identity_material(cfg).forgetting_key(tokenizer_digest(tokenizer)))
     root = Path(cfg.paths.cache_dir) / "forgetting"
     pretrained = _once(
         root / f"pretrained-{digest}.json",

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 
 from stilts.identity import stage_seed
 from stilts.models.encoder import build_encoder, load_tokenizer
-from stilts.pipeline import intermediate_encoder, intermediate_material
+from stilts.pipeline import intermediate_encoder, intermediate_key_material
 from stilts.rank.cost import Cost, GridEstimate, estimate_grid
 from stilts.rank.features import RankError, encode_rows, mean_embedding, row_maker, sample
 from stilts.rank.hscore import hscore
@@ -82,7 +82,7 @@ def _intermediate_weights(cfg: DictConfig, candidate: str, run_dir: Path, tokeni
     started = time.monotonic()
     seed = stage_seed(cfg, "intermediate")
     data = make_datamodule(cfg, spec, tokenizer, seed)  # as the pipeline builds it: the grid's cache key
-    material = intermediate_material(cfg, data, seed, tokenizer)
+    material = intermediate_key_material(cfg, data, tokenizer)
     source = intermediate_encoder(cfg, data, material, run_dir / candidate, tokenizer)
     if source["trained_now"]:
         cost.trained.append(candidate)
