@@ -100,7 +100,7 @@ def write_cell_result(
     """
     from hydra.utils import instantiate
 
-    from stilts.identity import cell_identity, stage_seed
+    from stilts.identity import cell_identity, identity_material, stage_seed
     from stilts.pipeline import _finish
     from stilts.stage import StageOutcome
     from stilts.tasks.spec import TaskSpec
@@ -126,7 +126,7 @@ def write_cell_result(
         val_examples=len(predictions),
         wall_time_s=0.0,
     )
-    identity = cell_identity(cfg, {}, None)
+    identity = cell_identity(cfg.cell_name, identity_material(cfg), {}, None)
     source = {"kind": "pretrained" if cfg.intermediate.name == "none" else "intermediate"}
     run_dir.mkdir(parents=True, exist_ok=True)
     return _finish(cfg, run_dir, identity, spec, stage_seed(cfg, spec.role), source, outcome, forgetting)
