@@ -9,17 +9,13 @@ has no sign and is counted apart, never as agreeing. Tasks run under several set
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from stilts.analysis.bootstrap import Bootstrap
+from stilts.analysis.outputs import Outputs
 from stilts.analysis.report import Report, md_table
 from stilts.analysis.transfer import AVG_TARGET, BASELINE_COL, load_paper_matrix
-
-if TYPE_CHECKING:
-    from stilts.analysis.runner import Outputs
 
 COLUMNS = [
     "task",
