@@ -14,8 +14,8 @@ import pytest
 
 from tests.fixtures.analysis.offline_wandb import mirror_as_offline_runs
 
-SWEEP = Path(__file__).resolve().parent / "fixtures" / "analysis" / "sweep"
-FIGURE2 = Path(__file__).resolve().parents[2] / "shared" / "paper" / "figure2.csv"
+SWEEP = Path(__file__).resolve().parents[1] / "fixtures" / "analysis" / "sweep"
+FIGURE2 = Path(__file__).resolve().parents[3] / "shared" / "paper" / "figure2.csv"
 FIGURES = ["transfer_matrix", "size_curves"] + [
     f"correlation_{kind}_{method}"
     for kind in ("probing_target", "target_target")

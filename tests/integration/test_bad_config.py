@@ -4,14 +4,13 @@ allowed, before any work starts (nothing trained, nothing written into the run d
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from stilts.errors import ConfigError
 from stilts.pipeline import run_cell
-from tests.helpers import REPO, cli, compose_cfg, offline_env, tiny_overrides
+from tests.helpers import compose_cfg, tiny_overrides
 
 # (overrides, the texts the message must contain)
 CASES = [
@@ -87,48 +86,3 @@ def test_read_only_cache_dir_is_named(tmp_path: Path) -> None:
         run_cell(cfg, tmp_path / "run")
 
 
-def test_intermediate_settings_compose_for_every_choice_including_none(tmp_path: Path) -> None:
-    # A sweep `task@intermediate=none,cb intermediate.lr=1e-5` composes each job with the override:
-    # `none` accepts the task settings (unused), so no job needs `++` and none of them fails.
-    for choice in ("none", "cb"):
-        cfg = compose_cfg([*tiny_overrides(tmp_path), f"task@intermediate={choice}", "intermediate.lr=1e-5"])
-        assert cfg.intermediate.lr == 1e-5
-    none_a = compose_cfg([*tiny_overrides(tmp_path), "intermediate.lr=1e-5"])
-    none_b = compose_cfg([*tiny_overrides(tmp_path), "intermediate.lr=3e-6"])
-    assert none_a.cell_name == none_b.cell_name  # unused settings do not make another cell
-
-
-def test_cells_that_differ_in_any_setting_get_their_own_names(tmp_path: Path) -> None:
-    base = [*tiny_overrides(tmp_path), "task@intermediate=cb", "task@target=rte"]
-    names = {
-        compose_cfg([*base, *extra]).cell_name
-        for extra in (
-            [],
-            ["seed=0"],
-            ["seed=1"],
-            ["restart=1"],
-            ["target.batch_size=8"],
-            ["model.max_length=64"],
-        )
-    }
-    assert len(names) == 6
-    assert compose_cfg([*base, "seed=1"]).cell_name.startswith("cb__rte__r0__s1__lr5e-06_do0.2__")
-    assert compose_cfg(base).cell_name == compose_cfg(base).cell_name  # stable: a relaunch finds it
-
-
-def test_output_dir_that_is_a_file_is_named_by_the_cli(tmp_path: Path) -> None:
-    blocker = tmp_path / "outfile"
-    blocker.write_text("keep me")
-    settings = [*tiny_overrides(tmp_path), f"paths.output_dir={blocker}", "+trainer.max_steps=1"]
-    done = subprocess.run(
-        cli("train", *settings), cwd=REPO, env=offline_env(), capture_output=True, text=True
-    )
-    said = done.stdout + done.stderr
-    assert done.returncode == 2
-    assert "`paths.output_dir` is" in said and "which is a file" in said
-    assert "Traceback" not in said and blocker.read_text() == "keep me"
-
-
-def test_plan_help_explains_itself() -> None:
-    done = subprocess.run(cli("plan", "--help"), cwd=REPO, env=offline_env(), capture_output=True, text=True)
-    assert done.returncode == 0 and "stilts-plan experiment=paper_grid" in done.stdout

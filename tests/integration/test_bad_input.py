@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra.errors import MissingConfigException
 
 from stilts.errors import DataFormatError, MissingDataError
-from tests.helpers import FIXTURES, compose_cfg, run_tiny_cell
+from tests.helpers import FIXTURES, run_tiny_cell
 
 
 def copy_task(tmp_path: Path, task: str) -> Path:
@@ -66,12 +65,6 @@ def test_empty_split(tmp_path) -> None:
     (data / "rte" / "val.jsonl").write_text("\n")
     with pytest.raises(DataFormatError, match="val.jsonl: split `val` holds no examples"):
         run_tiny_cell(tmp_path, ["task@target=rte"], data_dir=data)
-
-
-def test_unknown_task_lists_the_known_ones() -> None:
-    with pytest.raises(MissingConfigException) as info:
-        compose_cfg(["task@target=nosuchtask"])
-    assert "rte" in str(info.value) and "mnli" in str(info.value)
 
 
 def test_missing_data_says_where_it_looked(tmp_path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
+from tests.helpers import run_tiny_cell
 
 
 def test_debug_fast_runs_one_batch_per_stage(tmp_path) -> None:
@@ -16,7 +16,3 @@ def test_debug_limit_caps_the_steps(tmp_path) -> None:
     assert result["steps"] == 20
 
 
-def test_debug_runs_are_other_cells(tmp_path) -> None:
-    base = [*tiny_overrides(tmp_path), "task@target=rte"]
-    names = {compose_cfg([*base, *debug]).cell_name for debug in ([], ["debug=fast"], ["debug=limit"])}
-    assert len(names) == 3  # never mistaken for (or skipped as) the full run

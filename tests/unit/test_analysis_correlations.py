@@ -20,7 +20,7 @@ from stilts.analysis import (
     size_curves,
 )
 
-SWEEP = Path(__file__).resolve().parent / "fixtures" / "analysis" / "sweep"
+SWEEP = Path(__file__).resolve().parents[1] / "fixtures" / "analysis" / "sweep"
 
 
 def test_holm_hand_worked() -> None:

@@ -14,7 +14,7 @@ from stilts.analysis import deduplicate, load_results, read_offline_run, read_pr
 from stilts.analysis.results import ResultsError
 from tests.fixtures.analysis.offline_wandb import mirror_as_offline_runs
 
-SWEEP = Path(__file__).resolve().parent / "fixtures" / "analysis" / "sweep"
+SWEEP = Path(__file__).resolve().parents[1] / "fixtures" / "analysis" / "sweep"
 SORT = ["intermediate", "task", "restart", "intermediate_train_size", "status"]
 
 

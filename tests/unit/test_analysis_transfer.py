@@ -19,9 +19,9 @@ from stilts.analysis import (
 )
 from stilts.analysis.transfer import AVG_TARGET
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 FIGURE2 = SHARED / "paper" / "figure2.csv"
-SWEEP = Path(__file__).resolve().parent / "fixtures" / "analysis" / "sweep"
+SWEEP = Path(__file__).resolve().parents[1] / "fixtures" / "analysis" / "sweep"
 needs_shared = pytest.mark.skipif(not FIGURE2.is_file(), reason="../shared/paper/figure2.csv is absent")
 
 

@@ -1,114 +1,26 @@
-"""Encoders beyond RoBERTa: every task yaml trains on tiny DeBERTa-v3 and tiny ModernBERT, their
+"""Encoders beyond RoBERTa, untrained (training on them: tests/integration/test_architectures.py): their
 tokenizers' special tokens, segment ids and offsets go through every featurizer correctly, attention
 masks make padding inert, and the shipped architecture configs are the published ones."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import itertools
-import math
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
-from omegaconf import DictConfig
 
-from benchmarks.runners import build_module
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.models.sources import resolve_source
-from stilts.pipeline import run_cell
-from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.metrics_spans import SpanQAScore
-from stilts.tasks.spec import TaskSpec, known_tasks
-from tests.helpers import FIXTURES, compose_cfg, tiny_overrides
+from tests.helpers import compose_cfg, fixture_datamodule, model_node
 
 NEW_MODELS = ("tiny_deberta", "tiny_modernbert")
 ALL_TINY = ("tiny", *NEW_MODELS)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def overrides(tmp_path: Path, model: str) -> list[str]:
-    return [*(o for o in tiny_overrides(tmp_path) if not o.startswith("model=")), f"model={model}"]
-
-
-# Composing costs more than two tiny training steps: each task node and model node is composed once.
-@functools.cache
-def task_node(task: str) -> DictConfig:
-    return compose_cfg([f"task@target={task}", "model=tiny"]).target
-
-
-@functools.cache
-def full_config(model: str) -> DictConfig:
-    return compose_cfg([f"model={model}"])
-
-
-def model_node(model: str) -> DictConfig:
-    return full_config(model).model
-
-
-def datamodule(tmp_path: Path, task: str, model: str, batch_size: int | None = None) -> TaskDataModule:
-    spec = TaskSpec.from_config(task_node(task), key="target")
-    if batch_size is not None:
-        spec = dataclasses.replace(spec, batch_size=batch_size)
-    tokenizer = load_tokenizer(model_node(model))
-    return TaskDataModule(spec, tokenizer, FIXTURES, tmp_path / "cache", source="local")
-
-
-def two_steps_then_validate(tmp_path: Path, task: str, model: str) -> dict[str, float]:
-    """The stage's module (encoder, head, metrics) on the task's fixture: two optimizer steps, then the
-    metrics over the first dev batch. No Lightning Trainer, so all yamls x models stay cheap; the
-    end-to-end cells below run the Trainer for every featurizer/head combination."""
-    L.seed_everything(0)
-    dm = datamodule(tmp_path, task, model, batch_size=4)  # small batches: the steps, not the data, matter
-    spec = dm.spec
-    dm.setup("fit")
-    module = build_module(full_config(model), spec, seed=0)  # the pipeline's encoder, head and metrics
-    encoder = module.encoder
-    if hasattr(module.head, "bind_encoder"):  # as stilts.stage does
-        module.head.bind_encoder(encoder)
-    for metric in module.val_metrics.values():
-        if hasattr(metric, "bind_references"):
-            metric.bind_references(dm.featurized("val"))
-    # No weight decay: an embedding row then moves only if a gradient reached it through the encoder.
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.0)
-    embeddings = encoder.get_input_embeddings().weight.detach().clone()
-    for batch in itertools.islice(itertools.cycle(list(dm.train_dataloader())), 2):
-        loss = module.head.loss(module(batch), batch)
-        assert torch.isfinite(loss), f"{task} on {model}: loss {loss}"
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    assert not torch.equal(embeddings, encoder.get_input_embeddings().weight)  # the encoder learned
-    module.eval()
-    with torch.no_grad():
-        module.validation_step(next(iter(dm.val_dataloader())), 0)
-    return {k: float(v) for k, v in module.val_metrics.compute().items()}
-
-
-@pytest.mark.parametrize("model", NEW_MODELS)
-@pytest.mark.parametrize("task", known_tasks())
-def test_every_task_head_trains_two_steps(tmp_path, task: str, model: str) -> None:
-    scores = two_steps_then_validate(tmp_path, task, model)
-    assert scores and all(math.isfinite(v) for v in scores.values())
-
-
-# One task per distinct featurizer x head (and pair / single input, one / two spans).
-END_TO_END = ("rte", "sst2", "ccg", "copa", "ep_pos", "ep_srl", "mlm", "multirc", "qamr", "record", "wsc")
-
-
-@pytest.mark.parametrize("model", NEW_MODELS)
-@pytest.mark.parametrize("task", END_TO_END)
-def test_cell_runs_end_to_end(tmp_path, task: str, model: str) -> None:
-    cfg = compose_cfg([*overrides(tmp_path, model), f"task@target={task}", "+trainer.max_steps=2"])
-    result = run_cell(cfg, tmp_path / "run")
-    assert result["task"] == task and result["steps"] == 2
-    assert result["val_examples"] > 0 and math.isfinite(result["main"])
 
 
 # ----- tokenizers through the featurizers ---------------------------------------------------------
@@ -136,8 +48,8 @@ def test_special_tokens_and_segments_follow_each_architecture() -> None:
 @pytest.mark.parametrize("model", ALL_TINY)
 def test_span_pairs_project_onto_their_characters(tmp_path, model: str) -> None:
     for task in ("wsc", "wic"):
-        dm = datamodule(tmp_path, task, model)
-        if task == "wic":  # the offsets rule; WiC's default, jiant's marking: tests/test_fidelity_wic.py
+        dm = fixture_datamodule(tmp_path, task, model)
+        if task == "wic":  # the offsets rule; WiC's default, jiant's marking: tests/unit/test_fidelity_wic.py
             dm.featurizer.marking = "offsets"
         raw = dm.read_split("val")
         features = dm.featurizer.encode(raw[:], dm.tokenizer, 128)
@@ -155,7 +67,7 @@ def test_span_pairs_project_onto_their_characters(tmp_path, model: str) -> None:
 
 @pytest.mark.parametrize("model", ALL_TINY)
 def test_edge_probing_tagging_and_qa_spans_cover_their_words(tmp_path, model: str) -> None:
-    dm = datamodule(tmp_path, "ep_srl", model)
+    dm = fixture_datamodule(tmp_path, "ep_srl", model)
     for row in dm.featurized("val"):
         text_row = dm.read_split("val")[row["idx"]]
         words = text_row["text"].split()
@@ -163,10 +75,10 @@ def test_edge_probing_tagging_and_qa_spans_cover_their_words(tmp_path, model: st
         for (start, end), (w0, w1) in zip(row["span1"], text_row["span1"], strict=False):
             covered = text_row["text"][offsets[start][0] : offsets[end - 1][1]]
             assert covered.strip() == " ".join(words[w0:w1])
-    ccg = datamodule(tmp_path, "ccg", model)
+    ccg = fixture_datamodule(tmp_path, "ccg", model)
     for row, rec in zip(ccg.featurized("train"), ccg.read_split("train"), strict=True):
         assert [t for t in row["tag_labels"] if t != -100] == rec["tags"]  # one label per word
-    qa = datamodule(tmp_path, "qamr", model)
+    qa = fixture_datamodule(tmp_path, "qamr", model)
     score = SpanQAScore("em")
     rows = qa.featurized("train")
     score.bind_references(rows)
@@ -182,10 +94,10 @@ def test_edge_probing_tagging_and_qa_spans_cover_their_words(tmp_path, model: st
 
 
 def test_batches_carry_the_inputs_each_encoder_takes(tmp_path) -> None:
-    deberta = datamodule(tmp_path / "d", "rte", "tiny_deberta")
+    deberta = fixture_datamodule(tmp_path / "d", "rte", "tiny_deberta")
     batch = next(iter(deberta.train_dataloader()))
     assert batch["token_type_ids"].max() == 1  # the second segment is marked
-    modernbert = datamodule(tmp_path / "m", "rte", "tiny_modernbert")
+    modernbert = fixture_datamodule(tmp_path / "m", "rte", "tiny_modernbert")
     batch = next(iter(modernbert.train_dataloader()))
     assert "token_type_ids" not in batch and "attention_mask" in batch
 

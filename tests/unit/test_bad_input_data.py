@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,8 @@ from stilts.tasks.superglue import wic_span_problem, wsc_char_span
 from tests.helpers import (
     FIXTURES,
     REALDATA,
-    REPO,
-    cli,
     compose_cfg,
     needs_realdata,
-    offline_env,
-    run_tiny_cell,
 )
 
 Edit = Callable[[Path], None]
@@ -421,20 +416,6 @@ def test_every_real_excerpt_row_passes_the_meaning_checks(tmp_path, task, file) 
     assert len(raw) == (sum(len(u["qas"]) for u in units) if task == "record" else len(units))
 
 
-def run_data(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*cli("data"), *args], capture_output=True, text=True, env=offline_env(), cwd=REPO)
-
-
-def test_stilts_data_exits_2_when_a_needed_split_is_missing(tmp_path) -> None:
-    data = copy_task(tmp_path, "cb")
-    (data / "cb" / "val.jsonl").unlink()
-    done = run_data("task=cb", f"paths.data_dir={data}", f"paths.cache_dir={tmp_path / 'cache'}")
-    assert done.returncode == 2, done.stderr
-    assert "train: 24 examples" in done.stdout and "val: PROBLEM" in done.stdout
-    assert f"no file at {data / 'cb' / 'val.jsonl'}" in done.stderr
-    assert "a run would fail on this data" in done.stderr and "Traceback" not in done.stderr
-
-
 def test_text_report_shows_counted_skips_and_no_problem(tmp_path) -> None:
     data = copy_task(tmp_path, "multirc")
     edit_row("train.jsonl", 1, lambda o: o["passage"]["questions"][0].update(answers=[]))(data / "multirc")
@@ -452,29 +433,6 @@ def test_report_flags_a_training_split_without_labels(tmp_path) -> None:
     assert report["splits"]["val"]["available"] and report["splits"]["test"]["available"]
     assert len(report["problems"]) == 1 and "has no gold labels" in report["problems"][0]  # exit 2
     assert "  train: PROBLEM (" in format_text(report)
-
-
-@pytest.mark.parametrize("module", ["data", "train"])
-def test_help_lists_tasks_but_no_defaults_file(module) -> None:
-    done = subprocess.run(
-        [*cli(module), "--help"], capture_output=True, text=True, env=offline_env(), cwd=REPO
-    )
-    assert done.returncode == 0, done.stderr
-    assert "_defaults" not in done.stdout  # the defaults files are no task choice
-    tasks = next(line for line in done.stdout.splitlines() if line.strip().startswith(("task:", "target:")))
-    assert ("boolq" in tasks and "wsc" in tasks) if module == "train" else "every other task yaml" in tasks
-
-
-@pytest.mark.parametrize(("file", "message"), [
-    ("train.jsonl", "split `train` has no gold labels"),
-    ("val.jsonl", "split `val`: 10 of its 10 examples have no gold label"),
-])  # fmt: skip
-def test_a_cell_on_unlabelled_data_stops_before_training(tmp_path, file, message) -> None:
-    data = copy_task(tmp_path, "rte")
-    drop_labels(file)(data / "rte")
-    with pytest.raises(DataFormatError, match=re.escape(message)):
-        run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=1"], data_dir=data)
-    assert not (tmp_path / "run" / "result.json").exists()
 
 
 def test_hub_wic_offsets_are_checked_too(tmp_path, monkeypatch, caplog) -> None:

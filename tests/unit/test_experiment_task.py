@@ -3,9 +3,7 @@ slot that holds the task, in either role, and nothing else; the real_mini study'
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.helpers import cli, compose_cfg, offline_env
+from tests.helpers import compose_cfg
 
 
 def test_a_studys_task_settings_follow_the_task_into_its_slot() -> None:
@@ -28,11 +26,3 @@ def test_the_command_line_still_wins_over_a_studys_task_setting() -> None:
     assert cfg.intermediate.train_size == 100
 
 
-def test_stilts_plan_lists_the_real_mini_study(tmp_path) -> None:
-    done = subprocess.run(
-        cli("plan", "experiment=real_mini", f"paths.output_dir={tmp_path}", f"paths.cache_dir={tmp_path}"),
-        capture_output=True, text=True, env=offline_env(), timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "12 intermediate trainings" in done.stdout
-    assert "120 downstream runs: 0 finished, 0 failed, 120 to run" in done.stdout

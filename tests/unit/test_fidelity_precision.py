@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stilts.identity import cell_name, training_settings
-from tests.helpers import compose_cfg, run_tiny_cell
+from tests.helpers import compose_cfg
 
 PAPER_EXPERIMENTS = ["paper_grid", "baselines", "hparam_sweep", "size_curve"]
 FP32 = "32-true"  # Lightning's name for full fp32 training, what jiant did
@@ -50,16 +50,3 @@ def test_precision_is_part_of_the_cell_identity() -> None:
     assert cell_name(fp32) == cell_name(compose_cfg(cell))  # the name is stable, only precision moved it
 
 
-def test_a_stage_turns_tf32_off_whatever_ran_before(tmp_path) -> None:
-    # Something earlier in the process (a user's script, Lightning's hint) asked for TF32 matmuls and
-    # convolutions; the stage must train in IEEE fp32 all the same.
-    torch.set_float32_matmul_precision("medium")
-    torch.backends.cudnn.allow_tf32 = True
-    try:
-        result = run_tiny_cell(tmp_path, ["+trainer.max_steps=1"])
-        assert result["steps"] == 1
-        assert torch.get_float32_matmul_precision() == "highest"
-        assert torch.backends.cudnn.allow_tf32 is False
-    finally:  # torch's defaults for the rest of the session
-        torch.set_float32_matmul_precision("highest")
-        torch.backends.cudnn.allow_tf32 = True

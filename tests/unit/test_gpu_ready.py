@@ -5,79 +5,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from benchmarks import gpu_results
-from benchmarks.gpu_path import PathSetting, measure
 from benchmarks.peaks import bf16_peak_flops
-from benchmarks.precision_check import check, parse, summarise, table
-from benchmarks.throughput import Tally, figures, markdown, matmul_parameters
+from benchmarks.precision_check import summarise
+from benchmarks.throughput import Tally, figures, matmul_parameters
 from stilts.models.encoder import build_encoder
 from stilts.models.heads import ClassificationHead
-from tests.helpers import REPO, compose_cfg, run_tiny_cell
-
-SCRIPT = REPO / "benchmarks" / "gpu_check.sh"
-no_cuda_here = pytest.mark.skipif(
-    torch.cuda.is_available(), reason="this machine has a GPU: the check would run"
-)
-
+from tests.helpers import compose_cfg
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def run_script(tmp_path: Path, extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STILTS_PYTHON": sys.executable, "GPU_RESULTS": str(tmp_path / "results.json")}
-    if extra_path is not None:
-        env["PATH"] = f"{extra_path}:{env['PATH']}"
-    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
-
-
-@no_cuda_here
-def test_gpu_check_without_a_gpu_says_so_and_runs_nothing(tmp_path) -> None:
-    done = run_script(tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert "no GPU on this machine" in done.stdout and "nothing run" in done.stdout
-    assert not (tmp_path / "results.json").exists()
-
-
-@no_cuda_here
-def test_gpu_check_with_a_gpu_but_a_cpu_torch_stops_without_set_up(tmp_path) -> None:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "nvidia-smi").write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")
-    (fake_bin / "nvidia-smi").chmod(0o755)
-    done = run_script(tmp_path, extra_path=fake_bin)
-    assert done.returncode == 2
-    assert "sees no CUDA device" in done.stderr and "nothing run" in done.stderr
-    assert "make install" not in done.stdout  # an explicit STILTS_PYTHON is never replaced
-    assert not (tmp_path / "results.json").exists()
-
-
 # ----- the full-path benchmark -----------------------------------------------------------------
-def test_full_path_benchmark_reports_every_field_on_cpu(tmp_path) -> None:
-    setting = PathSetting("tiny", batch_size=8, warmup=1, steps=2, accelerator="cpu", precision="32-true")
-    result = measure(setting, tmp_path, peak_flops=1e12)
-    assert result["device"] == "cpu" and result["bf16_peak_tflops"] == 1.0
-    for runner in ("stilts", "raw"):
-        m = result[runner]
-        assert 0 < m["real_tokens"] <= m["computed_tokens"] and 0 < m["padding_efficiency"] <= 1
-        for key in ("seconds", "tokens_per_s", "computed_tokens_per_s", "model_tflops", "mfu"):
-            assert math.isfinite(m[key]) and m[key] > 0, (runner, key)
-        assert m["mfu"] == pytest.approx(m["model_tflops"])  # against a 1 TFLOP/s peak
-        assert "peak_memory_gib" in m  # GPU memory: None on CPU
-    # The raw loop trains on exactly stilts' batches.
-    assert result["stilts"]["real_tokens"] == result["raw"]["real_tokens"]
-    assert result["stilts"]["computed_tokens"] == result["raw"]["computed_tokens"]
-    ratio = result["stilts"]["tokens_per_s"] / result["raw"]["tokens_per_s"]
-    assert result["stilts_over_raw"] == pytest.approx(ratio)
-    table = markdown([result])
-    assert "| tiny | 8 | stilts |" in table and "| tiny | 8 | raw |" in table
 
 
 def test_model_flops_by_hand() -> None:
@@ -129,28 +72,6 @@ def test_each_step_is_recorded_when_it_ends(tmp_path) -> None:
     assert first["status"] == "ok" and first["result"] == {"tokens_per_s": 1.5} and first["wall_s"] == 12.3
     assert first["log_tail"][-1] == "line 29" and len(first["log_tail"]) == 15
     assert second["status"] == "timed out" and "result" not in second
-
-
-@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
-def test_mixed_precision_trains_with_clipping_and_fused_adamw(tmp_path, precision: str) -> None:
-    """Lightning refuses gradient clipping with a fused optimizer under any mixed precision; stilts
-    clips itself (fp16 gradients unscaled first). On CPU autocast takes the same path as on a GPU."""
-    result = run_tiny_cell(tmp_path, [f"trainer.precision={precision}", "+trainer.max_steps=2"])
-    assert result["steps"] == 2 and math.isfinite(result["main"])
-
-
-def test_precision_check_compares_both_precisions(tmp_path) -> None:
-    args = parse(
-        ["--model", "tiny", "--optim", "adamw", "--tasks", "demo_tense", "--seeds", "2", "--examples", "64",
-         "--dev-examples", "8", "--loss-steps", "2", "--tolerance", "1", "--floor", "0", "--out", "unused"]
-    )  # fmt: skip
-    out = check(args, tmp_path)
-    (cell,) = out["cells"]
-    assert cell["dev_examples"] == 8 and len(cell["fp32"]) == len(cell["bf16"]) == 2
-    paired = zip(cell["bf16"], cell["fp32"], strict=True)
-    assert cell["bf16_minus_fp32"] == pytest.approx([b - f for b, f in paired])
-    assert cell["loss_steps"] == 2 and out["passed"]  # 64 examples, batch 32: two steps
-    assert "demo_tense" in table(out)
 
 
 def test_precision_check_figures_by_hand() -> None:

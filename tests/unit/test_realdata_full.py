@@ -10,7 +10,6 @@ and line.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from stilts.errors import DataFormatError
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
-from tests.helpers import FIXTURES, REALDATA, cli, compose_cfg, needs_realdata, offline_env
+from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata
 
 FULL = REALDATA / "full"
 # The splits' sizes and label counts as the README of realdata/full states them.
@@ -74,17 +73,6 @@ def test_wic_spans_inside_contractions_are_kept_and_counted(tmp_path) -> None:
     kept = {(r["text_b"], r["span2_char_start"], r["span2_char_end"]) for r in raw}
     assert all((o["sentence2"], o["start2"], o["end2"]) in kept for o in inside if o["sentence2"])
     assert dm.flagged("val") == {}
-
-
-@needs_realdata
-def test_stilts_data_reads_wic_and_shows_the_count(tmp_path) -> None:
-    done = subprocess.run(
-        cli("data", "task=wic", "model=tiny", f"paths.data_dir={FULL}", f"paths.cache_dir={tmp_path}"),
-        capture_output=True, text=True, env=offline_env(), timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "train: 5428 examples" in done.stdout and "val: 638 examples" in done.stdout
-    assert "flagged, spans that may not mark the word" in done.stdout
 
 
 @needs_realdata

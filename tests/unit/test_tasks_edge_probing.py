@@ -4,7 +4,6 @@ pass per sentence."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import datasets
@@ -20,7 +19,7 @@ from stilts.tasks.edge_probing import EdgeProbingFeaturizer, EdgeProbingReader
 from stilts.tasks.ep_converters import ConlluReader, SemEvalHubReader, SemEvalReader, in_train_part
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.values import LabelMap
-from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata, run_tiny_cell, tiny_overrides
+from tests.helpers import FIXTURES, REALDATA, compose_cfg, needs_realdata, tiny_overrides
 
 
 def spec_of(task: str, tmp_path: Path) -> tuple[TaskSpec, object]:
@@ -38,36 +37,6 @@ def ep_lines(path: Path) -> list[dict]:
 
 
 # ----- one encoder pass per sentence -------------------------------------------------------------
-def test_an_epoch_encodes_each_sentence_once_for_all_its_targets(tmp_path, monkeypatch) -> None:
-    import stilts.stage
-
-    records = ep_lines(FIXTURES / "ep_srl" / "train.edges.json")
-    sentences = sum(1 for r in records if r["targets"])  # sentences without targets are skipped
-    targets = sum(len(r["targets"]) for r in records)
-    assert targets > sentences  # otherwise the test could not tell the two apart
-    batch_size = 4
-    batches = math.ceil(sentences / batch_size)
-
-    calls: list[int] = []
-    build = stilts.stage.build_encoder
-
-    def counting_encoder(*args, **kwargs):
-        encoder = build(*args, **kwargs)
-        encoder.register_forward_hook(
-            lambda module, args, kwargs, out: (
-                calls.append(kwargs["input_ids"].shape[0]) if module.training else None
-            ),
-            with_kwargs=True,
-        )
-        return encoder
-
-    monkeypatch.setattr(stilts.stage, "build_encoder", counting_encoder)
-    result = run_tiny_cell(
-        tmp_path, ["task@target=ep_srl", f"target.batch_size={batch_size}", f"+trainer.max_steps={batches}"]
-    )
-    assert result["epochs"] <= 1 and result["steps"] == batches
-    assert len(calls) == batches  # one encoder forward per batch
-    assert sum(calls) == sentences  # one encoded sequence per sentence, not per target
 
 
 # ----- reader, featurizer, collator ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from stilts.tasks.span_qa import QamrReader, SpanQAFeaturizer
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.tagging import CcgbankReader, auto_sentences
 from stilts.tasks.values import LabelMap
-from tests.helpers import FIXTURES, compose_cfg, run_tiny_cell, tiny_overrides
+from tests.helpers import FIXTURES, compose_cfg, tiny_overrides
 
 
 def datamodule(task: str, tmp_path: Path, data_dir: Path = FIXTURES) -> TaskDataModule:
@@ -188,13 +188,3 @@ def test_squad_f1_em_with_normalisation() -> None:
 
 
 # ----- cells with these tasks as the intermediate ------------------------------------------------
-@pytest.mark.parametrize(  # a few seconds each on CPU: not marked slow
-    "intermediate, target", [("qamr", "ep_rel"), ("ccg", "ep_spr1"), ("qasrl", "ep_ud")]
-)
-def test_intermediate_span_tasks_then_edge_probing(tmp_path, intermediate: str, target: str) -> None:
-    result = run_tiny_cell(
-        tmp_path, [f"task@intermediate={intermediate}", f"task@target={target}", "+trainer.max_steps=2"]
-    )
-    assert result["intermediate"] == intermediate and result["task"] == target and result["role"] == "probing"
-    assert result["encoder_source"]["kind"] == "intermediate" and result["steps"] == 2
-    assert 0.0 <= result["main"] <= 1.0
