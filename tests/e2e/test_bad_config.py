@@ -1,5 +1,5 @@
-"""Bad configuration: every case ends in a ConfigError that names the key, the value and what is
-allowed, before any work starts (nothing trained, nothing written into the run dir)."""
+"""Bad configuration through the command line: `stilts-train` names an output dir that is a file, and
+`stilts-plan --help` explains itself. (In process: tests/unit and tests/integration test_bad_config.py.)"""
 
 from __future__ import annotations
 

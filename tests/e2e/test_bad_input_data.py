@@ -1,9 +1,5 @@
-"""Bad task data ends in a clear error (file:line, field, what to do) or in the correct result.
-
-Each case edits a copy of a task's fixture, reads it as a run would (the datamodule), and checks the
-outcome: the error class and message, or the records read; and on disk, that the input is untouched
-and no half-written Arrow file is left behind.
-"""
+"""Bad task data through `stilts-data`: a missing split exits with status 2 and its path; `--help`
+lists the tasks. (Readers: tests/unit/test_bad_input_data.py.)"""
 
 from __future__ import annotations
 

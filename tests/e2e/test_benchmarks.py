@@ -1,5 +1,5 @@
-"""Smoke tests of the benchmark suite on tiny settings, so it cannot rot. No timing is asserted:
-figures depend on the machine; only their presence and the accounting of tokens are checked."""
+"""Smoke test of the benchmark suite's command (`benchmarks.run --quick`), so it cannot rot: every key
+of results.json is written. No timing is asserted."""
 
 from __future__ import annotations
 

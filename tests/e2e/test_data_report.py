@@ -1,4 +1,5 @@
-"""`stilts-data` reports what the files hold; real excerpts read with the right counts and labels."""
+"""`stilts-data --json` as a subprocess matches the fixture files. (In process:
+tests/unit/test_data_report.py.)"""
 
 from __future__ import annotations
 

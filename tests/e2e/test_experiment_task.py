@@ -1,5 +1,5 @@
-"""Per-task settings of an experiment (stilts/conf/experiment_task/<experiment>/<task>.yaml) reach the
-slot that holds the task, in either role, and nothing else; the real_mini study's grid."""
+"""`stilts-plan` lists the real_mini study's grid. (Per-task settings of an experiment:
+tests/unit/test_experiment_task.py.)"""
 
 from __future__ import annotations
 

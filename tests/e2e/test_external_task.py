@@ -1,6 +1,6 @@
-"""Adding a task without touching the package (issue 12, docs/adding_a_task.md): a folder with
-`conf/task/<name>.yaml` (and, for a task of its own shape, one Python module) joins through Hydra's
-search path and trains like a built-in task."""
+"""Adding a task without touching the package (docs/adding_a_task.md): `stilts-train` run from
+the task's own folder finds it through Hydra's search path. (In process:
+tests/integration/test_external_task.py.)"""
 
 from __future__ import annotations
 

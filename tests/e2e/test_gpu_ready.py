@@ -1,5 +1,5 @@
-"""The GPU check, run on CPU: its no-GPU exits, the full-path benchmark's code path and figures, the
-results bookkeeping, the device peak table, and bf16 mixed precision through stilts' own trainer."""
+"""The GPU check script run on CPU: without a GPU it says so and runs nothing; with a GPU but a CPU
+torch it stops before set-up."""
 
 from __future__ import annotations
 

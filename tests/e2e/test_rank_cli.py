@@ -1,4 +1,4 @@
-"""stilts-rank end to end on the fixtures with the tiny model: cache reuse, semb, refusals, evaluation."""
+"""stilts-rank end to end on the fixtures with the tiny model: cache reuse, evaluation."""
 
 from __future__ import annotations
 

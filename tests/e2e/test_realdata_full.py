@@ -1,11 +1,5 @@
-"""Every file of the full real datasets (../shared/realdata/full, beside the repository) reads with the
-local reader of its task, with the row counts its README states; skipped where that folder is absent
-(a user's clone), a failure in CI (`STILTS_REQUIRE_SHARED=1`, tests/conftest.py).
-
-Also the malformed-input rules that the real files motivated: judgement checks (a WiC span inside a
-contraction) warn and count, malformed JSON (a duplicated key, runaway nesting) is refused with file
-and line.
-"""
+"""`stilts-data` reads the full WiC files of ../shared/realdata/full and shows the count; skipped where
+that folder is absent, a failure in CI (`STILTS_REQUIRE_SHARED=1`, tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sweeps as users launch them: joblib and submitit launchers, relaunches, failures, the plan."""
+"""Sweeps as users launch them: joblib and submitit launchers, relaunches, failures, DDP."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Bad configuration: every case ends in a ConfigError that names the key, the value and what is
-allowed, before any work starts (nothing trained, nothing written into the run dir)."""
+"""Bad configuration met by a cell: a ConfigError naming the key, the value and what is allowed, before
+any work starts (nothing trained, nothing written into the run dir); unusable cache dirs are named."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Bad task data ends in a clear error (file:line, field, what to do) or in the correct result.
-
-Each case edits a copy of a task's fixture, reads it as a run would (the datamodule), and checks the
-outcome: the error class and message, or the records read; and on disk, that the input is untouched
-and no half-written Arrow file is left behind.
-"""
+"""A cell on unlabelled training data stops before training, naming the file. (Readers:
+tests/unit/test_bad_input_data.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Smoke tests of the benchmark suite on tiny settings, so it cannot rot. No timing is asserted:
-figures depend on the machine; only their presence and the accounting of tokens are checked."""
+"""Smoke test of the benchmark runners: stilts' Trainer path and the raw loop train one epoch on the
+same batches. No timing is asserted: figures depend on the machine."""
 
 from __future__ import annotations
 

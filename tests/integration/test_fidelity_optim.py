@@ -1,7 +1,5 @@
-"""The paper's optimisation and dropout placement (issue 13, rules 2 and 3), observed on optimizer
-state and module behaviour: BertAdam without bias correction, which tensors decay, per-tensor
-clipping, jiant's warm-up schedule; RoBERTa's own dropout kept at 0.1 while the head input gets the
-grid dropout."""
+"""The paper's optimisation in real tiny cells (issue 13, rules 2 and 3): a pretrained encoder trains
+with its own dropout on; the global gradient norm is clipped before BertAdam steps."""
 
 from __future__ import annotations
 

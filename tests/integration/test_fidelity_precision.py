@@ -1,6 +1,5 @@
-"""Rule #11 of issue 13: the paper's experiments train in fp32, as jiant did (no amp in jiant/trainer.py,
-torch 1.0/1.1 in its setup.py / environment.yml: no TF32 either). bf16 is one override away and a cell
-of its own. docs/fidelity.md, "Precision (#11)"."""
+"""Rule #11 of issue 13 in a real cell: a stage turns TF32 off whatever ran before (IEEE fp32, as
+jiant's torch). docs/fidelity.md, "Precision (#11)"."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The paper's validation schedule and run length (issue 13, rule 4) and edge probing's optimisation
-(rule 6), observed on step and validation counts of real cells, on the learning rate they train with,
-and against a step-by-step simulation of jiant's trainer loop written here."""
+"""The paper's validation schedule and run length (issue 13, rule 4) observed on step and validation
+counts of real tiny cells: the epoch limit overshoots to the next validation, WiC validates first at
+step 1000, early stopping after patience non-improving validations."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The GPU check, run on CPU: its no-GPU exits, the full-path benchmark's code path and figures, the
-results bookkeeping, the device peak table, and bf16 mixed precision through stilts' own trainer."""
+"""The GPU path run on CPU: the full-path benchmark's code path and figures, bf16 / fp16 mixed precision
+through stilts' own trainer, and the precision check on toy cells."""
 
 from __future__ import annotations
 

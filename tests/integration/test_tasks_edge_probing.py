@@ -1,5 +1,4 @@
-"""Edge probing: readers (JSON, SemEval TXT, CoNLL-U), featurizer, span head, micro-F1, one encoder
-pass per sentence."""
+"""Edge probing in a cell: an epoch encodes each sentence once for all its targets."""
 
 from __future__ import annotations
 

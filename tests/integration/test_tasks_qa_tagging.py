@@ -1,5 +1,4 @@
-"""CCG tagging, QAMR and QA-SRL span QA: readers, featurizers, heads, metrics, and cells that use
-them as intermediate tasks."""
+"""CCG tagging, QAMR and QA-SRL span QA as intermediate tasks in cells before edge probing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""WSC, WiC, MultiRC and ReCoRD: readers on fixtures and real excerpts, span projection, metrics
-against hand-worked examples, data facts, Hub canonicalisation, bad input, and transfer cells."""
+"""CommonsenseQA transfers, in cells, to a target of each head type."""
 
 from __future__ import annotations
 

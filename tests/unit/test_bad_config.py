@@ -1,5 +1,6 @@
-"""Bad configuration: every case ends in a ConfigError that names the key, the value and what is
-allowed, before any work starts (nothing trained, nothing written into the run dir)."""
+"""Configuration at composition: intermediate settings compose for every choice, `none` included; cells
+that differ in any setting get their own names. (Bad settings met by a cell:
+tests/integration/test_bad_config.py; the command line: tests/e2e/test_bad_config.py.)"""
 
 from __future__ import annotations
 

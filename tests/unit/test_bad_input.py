@@ -1,4 +1,5 @@
-"""Bad input stops with an error that names the file and line, and leaves nothing half-written."""
+"""Bad input refused at composition: an unknown task lists the known ones. (Cells on bad files:
+tests/integration/test_bad_input.py.)"""
 
 from __future__ import annotations
 

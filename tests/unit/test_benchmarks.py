@@ -1,5 +1,5 @@
-"""Smoke tests of the benchmark suite on tiny settings, so it cannot rot. No timing is asserted:
-figures depend on the machine; only their presence and the accounting of tokens are checked."""
+"""The benchmark suite's pieces without training: synthetic data follows its length distribution, bad
+distributions are named, token accounting. (Runners: tests/integration; the command: tests/e2e.)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Controls in cells: recorded, part of the intermediate cache key, and `none` changes nothing."""
+"""Controls planned, not run: the plan counts their extra intermediate trainings; a misspelt control
+setting is named. (Cells with controls: tests/integration/test_controls_pipeline.py.)"""
 
 from __future__ import annotations
 

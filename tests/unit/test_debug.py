@@ -1,4 +1,5 @@
-"""The `debug` config group: quick checks of a cell's whole path, recorded under their own names."""
+"""The `debug` config group composed: its runs are cells of their own names, never mistaken for the full
+run. (Cells: tests/integration/test_debug.py.)"""
 
 from __future__ import annotations
 

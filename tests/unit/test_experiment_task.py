@@ -1,5 +1,6 @@
 """Per-task settings of an experiment (stilts/conf/experiment_task/<experiment>/<task>.yaml) reach the
-slot that holds the task, in either role, and nothing else; the real_mini study's grid."""
+slot that holds the task, in either role, and nothing else. (The real_mini study's grid from `stilts-plan`:
+tests/e2e/test_experiment_task.py.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Faults: damaged cache entries and checkpoints heal (reported with their path, moved aside,
-recomputed once), unsafe checkpoints are never unpickled, loggers are finished when a stage fails,
-and `force=true` reruns from scratch."""
+"""Faults without training: a checkpoint that would run code is refused, never unpickled; resuming follows
+`last` or falls back to the newest sound checkpoint. (Cells that heal: tests/integration/test_faults.py.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The paper's validation schedule and run length (issue 13, rule 4) and edge probing's optimisation
-(rule 6), observed on step and validation counts of real cells, on the learning rate they train with,
-and against a step-by-step simulation of jiant's trainer loop written here."""
+(rule 6), observed on the planned step and validation counts against a step-by-step simulation of
+jiant's trainer loop written here, and on each stage's optimiser. (Real cells:
+tests/integration/test_fidelity_schedule.py.)"""
 
 from __future__ import annotations
 

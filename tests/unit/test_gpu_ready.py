@@ -1,5 +1,5 @@
-"""The GPU check, run on CPU: its no-GPU exits, the full-path benchmark's code path and figures, the
-results bookkeeping, the device peak table, and bf16 mixed precision through stilts' own trainer."""
+"""The GPU check's arithmetic and bookkeeping, without training: model FLOPs and matmul parameters by
+hand, the device peak table, the results file, the precision check's figures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""stilts-rank end to end on the fixtures with the tiny model: cache reuse, semb, refusals, evaluation."""
+"""stilts-rank in process on the fixtures with the tiny model: semb needs no training and counts
+sequences; refusals name the task and the fix. (The command: tests/e2e/test_rank_cli.py.)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sweeps as users launch them: joblib and submitit launchers, relaunches, failures, the plan."""
+"""Sweeps planned, not run: `stilts-plan` counts and narrows the paper grid and lists each stage's
+settings; `stilts-select-hparams` writes a selection that wins over the task yaml."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Edge probing: readers (JSON, SemEval TXT, CoNLL-U), featurizer, span head, micro-F1, one encoder
-pass per sentence."""
+"""Edge probing: readers (JSON, SemEval TXT, CoNLL-U), featurizer, span head, micro-F1. (One encoder pass
+per sentence in a cell: tests/integration/test_tasks_edge_probing.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""CCG tagging, QAMR and QA-SRL span QA: readers, featurizers, heads, metrics, and cells that use
-them as intermediate tasks."""
+"""CCG tagging, QAMR and QA-SRL span QA: readers, featurizers, heads and metrics. (Cells that use
+them as intermediate tasks: tests/integration/test_tasks_qa_tagging.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """WSC, WiC, MultiRC and ReCoRD: readers on fixtures and real excerpts, span projection, metrics
-against hand-worked examples, data facts, Hub canonicalisation, bad input, and transfer cells."""
+against hand-worked examples, data facts, Hub canonicalisation, and bad input. (Transfer cells:
+tests/integration/test_tasks_superglue.py.)"""
 
 from __future__ import annotations
 
