@@ -1,13 +1,11 @@
-"""Length-grouped batching, padding, and the encoder cache's train-once guarantee."""
+"""Length-grouped batching, padding, and the encoder cache in one process. (Concurrent processes:
+tests/integration/test_batching_and_cache.py.)"""
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from stilts.cache import EncoderCache
 from stilts.tasks.batching import LengthGroupedBatchSampler, PaddingCollator
@@ -45,33 +43,6 @@ def test_collator_pads_to_the_longest_in_batch() -> None:
     assert batch["input_ids"].tolist() == [[0, 5, 2], [0, 2, 1]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["label"].tolist() == [1, 0] and "text" not in batch
-
-
-def _slow_train(root: str, marker: str) -> None:
-    def train(folder: Path) -> dict:
-        with open(marker, "a") as handle:
-            handle.write("trained\n")
-        time.sleep(1.0)
-        from safetensors.torch import save_file
-
-        save_file({"w": torch.zeros(2)}, str(folder / "encoder.safetensors"))
-        return {"main": 0.5}
-
-    EncoderCache(root).get_or_train({"task": "rte", "seed": 1}, train)
-
-
-def test_concurrent_jobs_train_an_entry_once(tmp_path) -> None:
-    marker = tmp_path / "trainings.log"
-    context = multiprocessing.get_context("spawn")
-    jobs = [
-        context.Process(target=_slow_train, args=(str(tmp_path / "cache"), str(marker))) for _ in range(3)
-    ]
-    for job in jobs:
-        job.start()
-    for job in jobs:
-        job.join(60)
-        assert job.exitcode == 0
-    assert marker.read_text().count("trained") == 1
 
 
 def test_a_crash_publishes_nothing(tmp_path) -> None:
