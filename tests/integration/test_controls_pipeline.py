@@ -8,7 +8,7 @@ from stilts.controls.mlm_mix import MLMMix
 from stilts.models.encoder import load_tokenizer
 from stilts.pipeline import prepare_cell
 from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
-from tests.test_pipeline import count_stage_trainings
+from tests.integration.test_pipeline import count_stage_trainings
 
 STEPS = "+trainer.max_steps=2"
 
