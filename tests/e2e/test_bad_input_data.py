@@ -55,5 +55,3 @@ def test_help_lists_tasks_but_no_defaults_file(module) -> None:
     assert "_defaults" not in done.stdout  # the defaults files are no task choice
     tasks = next(line for line in done.stdout.splitlines() if line.strip().startswith(("task:", "target:")))
     assert ("boolq" in tasks and "wsc" in tasks) if module == "train" else "every other task yaml" in tasks
-
-

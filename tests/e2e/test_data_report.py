@@ -30,5 +30,3 @@ def test_stilts_data_json_matches_the_files(tmp_path) -> None:
     assert test["examples"] == 4 and test["labels"] == {"<unlabeled>": 4}
     assert 0 <= report["splits"]["train"]["truncated_share"] <= 1
     assert report["splits"]["train"]["tokens"]["p50"] > 5
-
-

@@ -48,11 +48,3 @@ def test_gpu_check_with_a_gpu_but_a_cpu_torch_stops_without_set_up(tmp_path) -> 
     assert "sees no CUDA device" in done.stderr and "nothing run" in done.stderr
     assert "make install" not in done.stdout  # an explicit STILTS_PYTHON is never replaced
     assert not (tmp_path / "results.json").exists()
-
-
-# ----- the full-path benchmark -----------------------------------------------------------------
-
-
-# ----- bookkeeping and precision ---------------------------------------------------------------
-
-

@@ -19,8 +19,3 @@ def test_stilts_data_reads_wic_and_shows_the_count(tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "train: 5428 examples" in done.stdout and "val: 638 examples" in done.stdout
     assert "flagged, spans that may not mark the word" in done.stdout
-
-
-# ----- malformed input, found while reading the real files (no ../shared needed) ----------------------
-
-

@@ -75,11 +75,3 @@ def test_cell_runs_end_to_end(tmp_path, task: str, model: str) -> None:
     result = run_cell(cfg, tmp_path / "run")
     assert result["task"] == task and result["steps"] == 2
     assert result["val_examples"] > 0 and math.isfinite(result["main"])
-
-
-# ----- tokenizers through the featurizers ---------------------------------------------------------
-
-
-# ----- shipped architectures ---------------------------------------------------------------------
-
-

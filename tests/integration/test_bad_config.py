@@ -84,5 +84,3 @@ def test_read_only_cache_dir_is_named(tmp_path: Path) -> None:
     cfg = compose_cfg([*tiny_overrides(tmp_path), f"paths.cache_dir={locked / 'cache'}"])
     with pytest.raises(ConfigError, match="`paths.cache_dir` .* cannot write"):
         run_cell(cfg, tmp_path / "run")
-
-

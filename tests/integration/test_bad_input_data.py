@@ -64,5 +64,3 @@ def test_a_cell_on_unlabelled_data_stops_before_training(tmp_path, file, message
     with pytest.raises(DataFormatError, match=re.escape(message)):
         run_tiny_cell(tmp_path, ["task@target=rte", "+trainer.max_steps=1"], data_dir=data)
     assert not (tmp_path / "run" / "result.json").exists()
-
-

@@ -36,5 +36,3 @@ def test_concurrent_jobs_train_an_entry_once(tmp_path) -> None:
         job.join(60)
         assert job.exitcode == 0
     assert marker.read_text().count("trained") == 1
-
-

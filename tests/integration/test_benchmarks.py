@@ -31,5 +31,3 @@ def test_stilts_and_raw_runners_train_one_epoch_on_the_same_batches(setting: Set
         assert result["epoch_s"] > 0 and result["peak_rss_mb"] > 0
         assert 0 < result["padding_efficiency"] <= 1
     assert stilts["real_tokens"] == raw["real_tokens"]  # every example once, same tokenization
-
-

@@ -69,5 +69,3 @@ def test_a_control_gets_its_own_intermediate_encoder_and_the_same_control_reuses
     assert l2sp["identity"]["name"].startswith("rte__l2sp__cb__")
     assert len(mlm_batches) == 1
     assert mixed["encoder_source"]["trained_now"] and not reused["encoder_source"]["trained_now"]
-
-

@@ -14,5 +14,3 @@ def test_debug_fast_runs_one_batch_per_stage(tmp_path) -> None:
 def test_debug_limit_caps_the_steps(tmp_path) -> None:
     result = run_tiny_cell(tmp_path, ["task@target=rte", "debug=limit", "++target.max_epochs=40"])
     assert result["steps"] == 20
-
-

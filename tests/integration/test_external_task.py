@@ -47,5 +47,3 @@ def test_a_standard_task_is_one_yaml_and_works_in_both_slots(tmp_path: Path, ext
     settings = overrides(tmp_path, external, "task@intermediate=polarity", "task@target=polarity")
     result = run_cell(compose_cfg(settings), tmp_path / "run")
     assert result["status"] == "finished" and result["encoder_source"]["task"] == "polarity"
-
-

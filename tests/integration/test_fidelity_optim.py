@@ -13,9 +13,6 @@ from tests.helpers import run_tiny_cell
 B1, B2, EPS, WD = 0.9, 0.999, 1e-6, 0.01
 
 
-    # The first step has learning rate 0, the peak is at step 5, 0 from step 50 on.
-
-
 def test_a_pretrained_encoder_trains_with_its_own_dropout_on(tmp_path, monkeypatch) -> None:
     """transformers loads pretrained weights in eval mode and Lightning keeps modules' modes: a cell on
     the pretrained MiniLM must still train with every encoder dropout module active (jiant calls

@@ -112,5 +112,3 @@ def test_early_stopping_ends_a_run_at_the_validation_after_patience_non_improvin
     steps, validations = jiant_loop(4, 100, interval, 1000, patience=patience, score=0.5)
     assert validations == patience + 2
     assert (result["steps"], result["validations"]) == (steps, validations)
-
-

@@ -59,5 +59,3 @@ def test_precision_check_compares_both_precisions(tmp_path) -> None:
     assert cell["bf16_minus_fp32"] == pytest.approx([b - f for b, f in paired])
     assert cell["loss_steps"] == 2 and out["passed"]  # 64 examples, batch 32: two steps
     assert "demo_tense" in table(out)
-
-

@@ -44,20 +44,3 @@ def test_an_epoch_encodes_each_sentence_once_for_all_its_targets(tmp_path, monke
     assert result["epochs"] <= 1 and result["steps"] == batches
     assert len(calls) == batches  # one encoder forward per batch
     assert sum(calls) == sentences  # one encoded sequence per sentence, not per target
-
-
-# ----- reader, featurizer, collator ---------------------------------------------------------------
-
-
-# ----- edge-probing micro-F1 and the span head ----------------------------------------------------
-
-
-# ----- SemEval-2010 task 8 ------------------------------------------------------------------------
-
-
-# ----- CoNLL-U ---------------------------------------------------------------------------------
-
-
-# ----- bad edge-probing JSON ---------------------------------------------------------------------
-
-

@@ -6,14 +6,6 @@ import pytest
 
 from tests.helpers import run_tiny_cell
 
-# ----- CCG ---------------------------------------------------------------------------------------
-
-
-# ----- QAMR / QA-SRL readers -----------------------------------------------------------------
-
-
-# ----- span QA featurizer, head and SQuAD metric -----------------------------------------------
-
 
 # ----- cells with these tasks as the intermediate ------------------------------------------------
 @pytest.mark.parametrize(  # a few seconds each on CPU: not marked slow

@@ -36,5 +36,3 @@ def test_cells_that_differ_in_any_setting_get_their_own_names(tmp_path: Path) ->
     assert len(names) == 6
     assert compose_cfg([*base, "seed=1"]).cell_name.startswith("cb__rte__r0__s1__lr5e-06_do0.2__")
     assert compose_cfg(base).cell_name == compose_cfg(base).cell_name  # stable: a relaunch finds it
-
-

@@ -13,5 +13,3 @@ def test_unknown_task_lists_the_known_ones() -> None:
     with pytest.raises(MissingConfigException) as info:
         compose_cfg(["task@target=nosuchtask"])
     assert "rte" in str(info.value) and "mnli" in str(info.value)
-
-

@@ -57,5 +57,3 @@ def test_measure_counts_real_and_computed_tokens() -> None:
     # 4 real tokens of 6 computed; 2 examples in 2 s.
     assert out["padding_efficiency"] == pytest.approx(4 / 6)
     assert out["examples_per_s"] == pytest.approx(1.0) and out["tokens_per_s"] == pytest.approx(2.0)
-
-

@@ -25,5 +25,3 @@ def test_without_the_experiment_the_task_keeps_its_own_settings() -> None:
 def test_the_command_line_still_wins_over_a_studys_task_setting() -> None:
     cfg = compose_cfg(["experiment=real_mini", "task@intermediate=sst2", "intermediate.train_size=100"])
     assert cfg.intermediate.train_size == 100
-
-

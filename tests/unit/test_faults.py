@@ -48,5 +48,3 @@ def test_resume_follows_last_or_falls_back_to_the_newest_sound_checkpoint(tmp_pa
     torch.save({"state_dict": {"w": torch.zeros(1)}}, second)
     first.unlink()
     assert resume_checkpoint(tmp_path) == second
-
-

@@ -146,5 +146,3 @@ def test_a_bad_dropout_placement_names_the_key() -> None:
     cfg = compose_cfg(["model=tiny", "model.dropout_placement=everywhere"])
     with pytest.raises(ConfigError, match="model.dropout_placement"):
         build_encoder(cfg.model, dropout=0.2)
-
-

@@ -48,5 +48,3 @@ def test_precision_is_part_of_the_cell_identity() -> None:
     assert training_settings(bf16.trainer)["precision"] == BF16
     assert cell_name(fp32) != cell_name(bf16)
     assert cell_name(fp32) == cell_name(compose_cfg(cell))  # the name is stable, only precision moved it
-
-

@@ -61,5 +61,3 @@ def test_refusals_name_the_task_and_the_fix(tmp_path: Path) -> None:
         rank("semb", cfg, ["sst2", "nosuchtask"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match="`method` is 'magic'"):
         rank("magic", cfg, ["sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
-
-

@@ -36,9 +36,6 @@ def ep_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# ----- one encoder pass per sentence -------------------------------------------------------------
-
-
 # ----- reader, featurizer, collator ---------------------------------------------------------------
 def test_featurizer_projects_word_spans_and_counts_truncation(tmp_path) -> None:
     spec, cfg = spec_of("ep_coref", tmp_path)

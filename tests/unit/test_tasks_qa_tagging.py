@@ -185,6 +185,3 @@ def test_squad_f1_em_with_normalisation() -> None:
         metric.update(torch.tensor([4, 7]), torch.tensor([7, 10]), torch.tensor([0, 1]))
     assert float(f1.compute()) == pytest.approx(0.75)
     assert float(em.compute()) == pytest.approx(0.5)
-
-
-# ----- cells with these tasks as the intermediate ------------------------------------------------

@@ -371,6 +371,3 @@ def test_malformed_json_line_is_named(tmp_path, task: str) -> None:
     write(tmp_path / "data" / task / "train.jsonl", '\n{"text": ')
     with pytest.raises(DataFormatError, match=r"train\.jsonl:2: invalid JSON"):
         read_local(tmp_path, task)
-
-
-# ----- transfer: an MC intermediate before each head type (about 18 s: not marked slow) -------------
