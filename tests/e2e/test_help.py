@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stilts.config import CONF_DIR
-from stilts.plan import parse_arguments, plan, summary
+from stilts.plan import parse_arguments, plan
 from tests.helpers import REPO, cli, compose_cfg, offline_env
 
 ENTRY_POINTS = {"train": "train", "data": "data", "analyze": "analyze", "rank.cli": "rank"}  # module: config
@@ -84,13 +84,3 @@ def test_plan_refuses_a_flag_it_cannot_honour(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "--cfg does not apply to a plan" in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_plan_config_dir_puts_a_folder_on_the_search_path(tmp_path: Path) -> None:
-    (tmp_path / "conf" / "experiment").mkdir(parents=True)
-    study = "# @package _global_\nhydra:\n  sweeper:\n    params:\n      restart: 0,1\n"
-    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text(study)
-    argv = ["--config-dir", str(tmp_path / "conf"), "experiment=mine", f"paths.output_dir={tmp_path}"]
-    overrides, detailed, wants_help = parse_arguments(argv)
-    assert not detailed and not wants_help
-    assert "2 downstream runs" in summary(plan(overrides))
