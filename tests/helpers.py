@@ -9,12 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from omegaconf import DictConfig
 
 from stilts.config import compose_config
+
+if TYPE_CHECKING:
+    from stilts.tasks.datamodule import TaskDataModule
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "data"  # one folder per task, in the task's native format
@@ -69,7 +72,9 @@ def model_node(model: str) -> DictConfig:
     return full_config(model).model
 
 
-def fixture_datamodule(tmp_path: Path, task: str, model: str = "tiny", batch_size: int | None = None):
+def fixture_datamodule(
+    tmp_path: Path, task: str, model: str = "tiny", batch_size: int | None = None
+) -> TaskDataModule:
     """The task's TaskDataModule on its fixture (tests/fixtures/data/<task>) and the model's tokenizer."""
     from stilts.models.encoder import load_tokenizer
     from stilts.tasks.datamodule import TaskDataModule
