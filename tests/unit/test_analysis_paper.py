@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from stilts.analysis.bootstrap import accuracy, binary_f1, macro_f1, matthews
 from stilts.analysis.runner import run_analysis
 from tests.helpers import write_cell_result
-from tests.test_analysis_settings import delta, write_grid
+from tests.unit.test_analysis_settings import delta, write_grid
 
 # The paper's deltas for the cells the grid shares (rte, cb x sst2, mnli), plus cells it does not hold
 # (qamr, wic); cb x mnli is printed as -0.0 in the paper: no sign.

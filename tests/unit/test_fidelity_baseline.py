@@ -13,7 +13,7 @@ import pytest
 
 from stilts.tasks.spec import TaskSpec
 from tests.helpers import compose_cfg
-from tests.test_fidelity_hparams import GRID, paper_rows
+from tests.unit.test_fidelity_hparams import GRID, paper_rows
 
 
 def expected_baseline(task: str) -> tuple[float, float, int]:

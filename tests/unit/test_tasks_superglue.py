@@ -59,7 +59,7 @@ def words(text: str) -> str:
 # ----- readers and span projection ---------------------------------------------------------------
 @pytest.mark.parametrize("task", ["wsc", "wic"])
 def test_fixture_spans_project_onto_their_words(tmp_path, task: str) -> None:
-    # The offsets rule; WiC's default, jiant's marking, is tested in tests/test_fidelity_wic.py.
+    # The offsets rule; WiC's default, jiant's marking, is tested in tests/unit/test_fidelity_wic.py.
     dm = datamodule(tmp_path, task, overrides=("target.featurizer.marking=offsets",) if task == "wic" else ())
     raw = dm.read_split("val")
     assert set(raw["label"]) == {0, 1}
