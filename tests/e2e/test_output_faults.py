@@ -1,6 +1,5 @@
-"""Output faults end in a clear message naming the path or key, never a traceback: names that would
-leave their folder, run dirs stilts cannot write to, a full disk while an encoder is written; and a
-read-only encoder cache serves the entries it holds, saying so only when it would have to write."""
+"""Output faults through the command line, never a traceback: a sweep name that would leave the output
+folder, a run dir or a sweep dir stilts cannot write to, each named."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The parity benchmark (benchmarks.parity): its statistics, scorer and data folder, and its quick mode
-end to end on the fixture data (both sides, one seed, tiny sizes, resumed)."""
+"""The parity benchmark's quick mode end to end on the fixture data (both sides, one seed, tiny sizes,
+resumed)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The typed config schema (stilts.schema) and the `_target_` signature check (stilts.signatures):
-every shipped yaml composes, passes the check and names only arguments its callables take; a task
-yaml with a misspelt argument is refused before any data is read, naming the key and the arguments."""
+"""A task yaml with a misspelt argument is refused by a cell before any data is read, naming the key
+and the arguments its callable takes. (The schema itself: tests/unit/test_config_schema.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`head.pooling=pooler` reproduces transformers' BERT heads; `callbacks=last_state` scores the last
-state; the per-step hooks (progress bar, non-finite count, batch transfer) do what they replace."""
+"""`callbacks=last_state` in a tiny cell: it trains every epoch and scores the final model. (The pooler
+head and the per-step hooks: tests/unit/test_head_pooler.py.)"""
 
 from __future__ import annotations
 

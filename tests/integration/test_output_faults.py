@@ -1,6 +1,6 @@
-"""Output faults end in a clear message naming the path or key, never a traceback: names that would
-leave their folder, run dirs stilts cannot write to, a full disk while an encoder is written; and a
-read-only encoder cache serves the entries it holds, saying so only when it would have to write."""
+"""Output faults met by a cell: a task name that is a path is refused before any work, a full disk
+while the intermediate encoder is written names the path, a read-only cache that holds the encoder
+serves it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The result record (stilts.result): one typed writer of result.json in both outcomes, validated when
-read; `stilts-analyze` reports a hand-edited record with its path and leaves it out of every table."""
+"""A tiny cell writes its finished and failed records through the typed record (stilts.result)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The typed config schema (stilts.schema) and the `_target_` signature check (stilts.signatures):
-every shipped yaml composes, passes the check and names only arguments its callables take; a task
-yaml with a misspelt argument is refused before any data is read, naming the key and the arguments."""
+every shipped yaml composes, passes the check and names only arguments its callables take. (A cell
+refusing a misspelt argument: tests/integration; the command line: tests/e2e/test_config_schema.py.)"""
 
 from __future__ import annotations
 

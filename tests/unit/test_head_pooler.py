@@ -1,5 +1,6 @@
-"""`head.pooling=pooler` reproduces transformers' BERT heads; `callbacks=last_state` scores the last
-state; the per-step hooks (progress bar, non-finite count, batch transfer) do what they replace."""
+"""`head.pooling=pooler` reproduces transformers' BERT heads; `last_state` is part of the cell identity;
+the per-step hooks (progress bar, non-finite count, batch transfer) do what they replace. (A cell with
+`callbacks=last_state`: tests/integration/test_head_pooler.py.)"""
 
 from __future__ import annotations
 

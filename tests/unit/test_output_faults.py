@@ -1,6 +1,6 @@
-"""Output faults end in a clear message naming the path or key, never a traceback: names that would
-leave their folder, run dirs stilts cannot write to, a full disk while an encoder is written; and a
-read-only encoder cache serves the entries it holds, saying so only when it would have to write."""
+"""Output faults in process, never a traceback: a full disk while a record is written names the path;
+a read-only encoder cache serves the entries it holds. (Cells: tests/integration; the command line:
+tests/e2e/test_output_faults.py.)"""
 
 from __future__ import annotations
 

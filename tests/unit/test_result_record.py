@@ -1,5 +1,6 @@
-"""The result record (stilts.result): one typed writer of result.json in both outcomes, validated when
-read; `stilts-analyze` reports a hand-edited record with its path and leaves it out of every table."""
+"""The result record (stilts.result): one writer of result.json, validated when read, bad records named
+with their file. (Records written by a cell: tests/integration; `stilts-analyze` on hand-edited
+records: tests/e2e/test_result_record.py.)"""
 
 from __future__ import annotations
 
