@@ -8,7 +8,7 @@ PIP_CONSTRAINT_FLAG := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 STAMP := $(VENV)/.installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: install test test-fast demo bench lint clean
+.PHONY: install test test-fast test-integration test-e2e demo bench lint clean
 
 install: $(STAMP)
 
@@ -20,14 +20,22 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist), each on one torch thread: the tiny models'
 # steps are Python-bound, so two workers on two cores take about 7.5 minutes instead of 13.
+# Three tiers: tests/unit (no Trainer, no subprocess; the quick loop), tests/integration (tiny-model
+# Trainer runs in process), tests/e2e (command-line subprocesses, sweeps, demo, wheel, notebook).
 TEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 $(OFFLINE) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: install
-	$(PYTEST) -m "slow or not slow"
+	$(PYTEST) -m "slow or not slow" tests
 
 test-fast: install
-	$(PYTEST) -m "not slow"
+	$(PYTEST) tests/unit
+
+test-integration: install
+	$(PYTEST) -m "slow or not slow" tests/integration
+
+test-e2e: install
+	$(PYTEST) -m "slow or not slow" tests/e2e
 
 demo: install
 	$(OFFLINE) $(BIN)/python -m stilts.demo --out demo

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from omegaconf import DictConfig
 
 from stilts.config import compose_config
+
+if TYPE_CHECKING:
+    from stilts.tasks.datamodule import TaskDataModule
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "data"  # one folder per task, in the task's native format
@@ -34,6 +40,52 @@ def cli(module: str, *args: str) -> list[str]:
 
 compose_cfg = compose_config  # compose a config as the command line would, without running the app
 
+# One task per task family (a yaml's `family`, set by stilts/conf/task_family/; ccg, mlm and scitail have
+# none) and per distinct featurizer x head within a family: the integration tier trains these instead of
+# every task yaml. tests/unit/test_task_yamls.py checks that they cover every family and combination.
+REPRESENTATIVE_TASKS = (
+    "aj_cola",  # acceptability
+    "cb", "copa", "multirc", "record", "wic", "wsc",  # superglue: its six featurizer x head pairs
+    "sst2", "mnli",  # glue: single sentence, pair
+    "commonsenseqa",  # multiple_choice
+    "demo_tense",  # demo
+    "ep_pos", "ep_srl",  # edge_probing: one span, two spans
+    "se_bshift",  # senteval
+    "qamr",  # span_qa
+    "ccg", "mlm", "scitail",  # no family: tagging, masked LM, an entailment pair
+)  # fmt: skip
+
+
+# Composing costs more than two tiny training steps: each task node and model node is composed once.
+@functools.cache
+def task_node(task: str) -> DictConfig:
+    """The task's config as the target slot holds it."""
+    return compose_cfg([f"task@target={task}", "model=tiny"]).target
+
+
+@functools.cache
+def full_config(model: str) -> DictConfig:
+    return compose_cfg([f"model={model}"])
+
+
+def model_node(model: str) -> DictConfig:
+    return full_config(model).model
+
+
+def fixture_datamodule(
+    tmp_path: Path, task: str, model: str = "tiny", batch_size: int | None = None
+) -> TaskDataModule:
+    """The task's TaskDataModule on its fixture (tests/fixtures/data/<task>) and the model's tokenizer."""
+    from stilts.models.encoder import load_tokenizer
+    from stilts.tasks.datamodule import TaskDataModule
+    from stilts.tasks.spec import TaskSpec
+
+    spec = TaskSpec.from_config(task_node(task), key="target")
+    if batch_size is not None:
+        spec = dataclasses.replace(spec, batch_size=batch_size)
+    tokenizer = load_tokenizer(model_node(model))
+    return TaskDataModule(spec, tokenizer, FIXTURES, tmp_path / "cache", source="local")
+
 
 def tiny_overrides(
     tmp_path: Path, data_dir: Path = FIXTURES, output_dir: Path | None = None, logger: str = "none"
@@ -42,7 +94,7 @@ def tiny_overrides(
 
     `schedule=epochs`: the fixtures hold a few batches, and the paper's schedule would still train to
     the first validation (5,000 steps by default); tests of the paper's schedule select `schedule=jiant`
-    (tests/test_fidelity_schedule.py)."""
+    (tests/integration/test_fidelity_schedule.py)."""
     return [
         "model=tiny",
         "schedule=epochs",

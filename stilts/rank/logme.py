@@ -5,7 +5,7 @@ ICML 2021. This follows the authors' reference implementation (github.com/thuml/
 `_fit_fixed_point`, its default): per label column, a fixed-point iteration on the prior precision
 alpha and noise precision beta in the SVD basis of the features, at most 11 steps, stopping when
 alpha/beta moves by at most 0.1%; the score is the evidence per example, averaged over columns.
-Everything is float64. tests/test_rank_logme.py checks it against values the reference computed.
+Everything is float64. tests/unit/test_rank_logme.py checks it against values the reference computed.
 """
 
 from __future__ import annotations
