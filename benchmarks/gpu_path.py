@@ -1,7 +1,7 @@
 """`python -m benchmarks.gpu_path`: training throughput of stilts' own path against a raw PyTorch loop.
 
 stilts: `TaskDataModule` (length-grouped batches, dynamic padding, pinned memory on CUDA) +
-`TransferModule` + a Lightning `Trainer` from `stilts/conf/trainer/gpu.yaml` (bf16-mixed), SDPA.
+`TransferModule` + a Lightning `Trainer` from `conf/trainer/gpu.yaml` (bf16-mixed), SDPA.
 raw: a hand-written loop on the very same batches (same sampler, seed and collator) and the same initial
 model: autocast to bf16, forward, loss, backward, `clip_grad_norm_`, fused AdamW, `LambdaLR`.
 
@@ -47,7 +47,7 @@ HEADLINE_LENGTHS = "lognormal:82:0.35:256"
 
 @dataclass(frozen=True)
 class PathSetting:
-    """One measurement: a model of stilts/conf/model/ (random init from its shipped architecture), the data,
+    """One measurement: a model of conf/model/ (random init from its shipped architecture), the data,
     the steps (the first `warmup` are not timed) and the device and precision."""
 
     model: str
@@ -55,10 +55,10 @@ class PathSetting:
     lengths: str = HEADLINE_LENGTHS
     warmup: int = 5
     steps: int = 30
-    accelerator: str = "gpu"  # `gpu` (stilts/conf/trainer/gpu.yaml) or `cpu` (stilts/conf/trainer/cpu.yaml)
+    accelerator: str = "gpu"  # `gpu` (conf/trainer/gpu.yaml) or `cpu` (conf/trainer/cpu.yaml)
     precision: str = "bf16-mixed"  # Lightning's precision; the raw loop autocasts to the same dtype
     seed: int = 0
-    optim: str | None = None  # a stilts/conf/optim/ config; None: the default of stilts/conf/train.yaml
+    optim: str | None = None  # a conf/optim/ config; None: the default of conf/train.yaml
 
 
 class _TimedSteps(L.Callback):
@@ -220,7 +220,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--accelerator", choices=("gpu", "cpu"), default="gpu")
     parser.add_argument("--precision", default="bf16-mixed", help="Lightning precision, e.g. 32-true")
-    parser.add_argument("--optim", default=None, help="a stilts/conf/optim/ config (default: train.yaml's)")
+    parser.add_argument("--optim", default=None, help="a conf/optim/ config (default: train.yaml's)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of an unlisted GPU")
     parser.add_argument("--out", type=Path, required=True, help="JSON file of the results")
     return parser.parse_args(argv)

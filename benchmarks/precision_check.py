@@ -201,8 +201,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description=(__doc__ or "").split("\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", default="minilm", help="a model config (stilts/conf/model/)")
-    parser.add_argument("--optim", default="bert_adam", help="an optim config (stilts/conf/optim/)")
+    parser.add_argument("--model", default="minilm", help="a model config (conf/model/)")
+    parser.add_argument("--optim", default="bert_adam", help="an optim config (conf/optim/)")
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(

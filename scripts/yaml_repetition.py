@@ -1,6 +1,6 @@
-"""How much the task yamls repeat each other: non-comment, non-blank lines of stilts/conf/task/*.yaml that
+"""How much the task yamls repeat each other: non-comment, non-blank lines of conf/task/*.yaml that
 occur verbatim (stripped) in five or more files. Issue 12 measured 788 of 1,187 such lines before the
-per-family base yamls (stilts/conf/task_family/).
+per-family base yamls (conf/task_family/).
 
     python scripts/yaml_repetition.py [--min-files 5]
 """
@@ -11,7 +11,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-TASKS = Path(__file__).resolve().parents[1] / "stilts" / "conf" / "task"
+TASKS = Path(__file__).resolve().parents[1] / "conf" / "task"
 
 
 def content_lines(path: Path) -> list[str]:
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--min-files", type=int, default=5)
     args = parser.parse_args()
     repeated, total = repetition(min_files=args.min_files)
-    where = "stilts/conf/task/*.yaml"
+    where = "conf/task/*.yaml"
     print(f"{repeated} of {total} content lines of {where} repeat in >= {args.min_files} files")
 
 

@@ -1,4 +1,4 @@
-"""Callbacks stilts always adds to a stage's trainer (configurable ones: stilts/conf/callbacks/)."""
+"""Callbacks stilts always adds to a stage's trainer (configurable ones: conf/callbacks/)."""
 
 from __future__ import annotations
 

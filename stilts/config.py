@@ -1,4 +1,4 @@
-"""OmegaConf resolvers used by the configs under stilts/conf/ (registered by the entry points)."""
+"""OmegaConf resolvers used by the configs under conf/ (registered by the entry points)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,25 @@ from omegaconf import DictConfig, OmegaConf
 
 from stilts.errors import ConfigError
 
-# The configs ship inside the package (package data), so an installed stilts finds them wherever it
-# runs; the entry points name them `pkg://stilts.conf` (Hydra's search path for package resources).
-CONF_DIR = Path(__file__).resolve().parent / "conf"
+# The configs live in the repository's conf/ and install as the package `stilts.conf` (pyproject.toml
+# maps the folder into the package), so an installed stilts finds them wherever it runs; the entry
+# points name them `pkg://stilts.conf` (Hydra's search path for package resources).
 CONF_PACKAGE = "pkg://stilts.conf"
+
+
+def _conf_dir() -> Path:
+    """The folder of the `stilts.conf` package. A checkout from before the configs moved to conf/ may
+    keep an untracked stilts/conf/__pycache__, which Python would take for the package: say so."""
+    folder = resources.files("stilts.conf")
+    if not (folder / "train.yaml").is_file():
+        raise ImportError(
+            f"stilts' configs are not in {folder}: a stale stilts/conf folder (left by an update that "
+            "moved the configs to conf/) hides them; delete stilts/conf/ and reinstall (make install)"
+        )
+    return Path(str(folder))
+
+
+CONF_DIR = _conf_dir()
 
 
 def asset_path(name: str) -> str:
@@ -105,7 +120,7 @@ def unique_names(*lists: str) -> str:
 
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
-    """Compose a config from stilts/conf/ as the command line would (resolvers registered), without
+    """Compose a config from conf/ as the command line would (resolvers registered), without
     running the app: for scripts, benchmarks and tests."""
     from hydra import compose, initialize_config_dir
 

@@ -75,7 +75,7 @@ def downstream_role(cfg: DictConfig) -> str:
 
 def task_optim(run_optim: DictConfig, task: DictConfig) -> DictConfig:
     """The optimisation a stage of the task node `task` trains with: the task's own `optim` node when it
-    has one (edge probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the
+    has one (edge probing: jiant's base_edgeprobe recipe, conf/optim/edge_probing.yaml), else the
     run's `optim` node, `run_optim`."""
     own = task.get("optim")
     return own if own is not None else run_optim
@@ -248,7 +248,7 @@ def cell_name(cfg: DictConfig) -> str:
 
 
 def resolve_cell_name(*, _root_: DictConfig) -> str:
-    """OmegaConf resolver behind `${stilts_cell_name:}` (stilts/conf/train.yaml `cell_name`)."""
+    """OmegaConf resolver behind `${stilts_cell_name:}` (conf/train.yaml `cell_name`)."""
     return cell_name(_root_)
 
 

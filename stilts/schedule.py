@@ -1,6 +1,6 @@
 """How long a stage trains and when it validates: jiant's validation schedule (the paper's) or epochs.
 
-`schedule=jiant` (stilts/conf/schedule/jiant.yaml, the default) follows jiant v1's trainer
+`schedule=jiant` (conf/schedule/jiant.yaml, the default) follows jiant v1's trainer
 (jiant/trainer.py, `SamplingMultiTaskTrainer.train` and `_check_stop`):
 
 - it validates only every `val_interval` training steps (trainer.py:654, `n_step % validation_interval`),
@@ -98,7 +98,7 @@ def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSch
 
 
 def schedule_style(cfg: DictConfig) -> str:
-    """`schedule.style` of the run (stilts/conf/schedule/), the paper's `jiant` when unset."""
+    """`schedule.style` of the run (conf/schedule/), the paper's `jiant` when unset."""
     return str((cfg.get("schedule") or {}).get("style", "jiant"))
 
 

@@ -24,7 +24,7 @@ from omegaconf import II
 
 # A `_target_` node (or a plain mapping of them): what the type check accepts as a mapping.
 Node = dict[str, Any]
-# How stages validate and stop (stilts.schedule, stilts/conf/schedule/).
+# How stages validate and stop (stilts.schedule, conf/schedule/).
 SCHEDULE_STYLES = ("jiant", "epochs")
 
 
@@ -40,13 +40,13 @@ def setting(default: Any = dataclasses.MISSING, *, implied: bool = False, **rule
 
 @dataclass(frozen=True, kw_only=True)
 class TaskSettings:
-    """A task node (stilts/conf/task/<name>.yaml). Defaults are the paper's (jiant base_roberta.conf,
+    """A task node (conf/task/<name>.yaml). Defaults are the paper's (jiant base_roberta.conf,
     defaults.conf); a task yaml overrides what differs and the command line may set any of them
     (e.g. `target.max_epochs=3`)."""
 
     name: str = setting()
     probing: bool = setting(False)
-    family: str | None = setting(None)  # the task's group in the analysis (stilts/conf/task_family/)
+    family: str | None = setting(None)  # the task's group in the analysis (conf/task_family/)
     origin: Any = setting(None, implied=True)  # where the data comes from, for error messages
     labels: tuple[str, ...] = setting((), implied=True)  # label names in index order
     labels_from_train: bool = setting(False, implied=True)  # labels: the training split's sorted set
@@ -67,7 +67,7 @@ class TaskSettings:
     # How long a stage trains and when it validates (stilts.schedule; `schedule=jiant` is the paper's:
     # validations only every `val_interval` steps, the epoch limit checked at validations, at most
     # `max_vals` validations, stop at the (patience + 1)-th validation without improvement). An
-    # intermediate stage uses stilts/conf/schedule/jiant.yaml's settings whatever its task says (jiant).
+    # intermediate stage uses conf/schedule/jiant.yaml's settings whatever its task says (jiant).
     # jiant's base_roberta.conf:27; COPA, CB and WSC set 40 (its lines 44-70); null: none (edge probing)
     max_epochs: int | None = setting(10, low=1)
     val_interval: int = setting(5000, low=1)  # base_roberta.conf:34 target_train_val_interval
@@ -78,14 +78,14 @@ class TaskSettings:
     val_shuffle_seed: int | None = setting(None, low=0)
     patience: int = setting(20, low=0)  # early stopping, validations without improvement (:31)
     train_size: int | None = setting(None, low=1)  # a seeded random subset of N training examples
-    # The task's own optimisation (stilts/conf/optim/), replacing the run's `optim` for its stages
+    # The task's own optimisation (conf/optim/), replacing the run's `optim` for its stages
     # (edge probing: jiant's base_edgeprobe recipe).
     optim: Node | None = setting(None, implied=True)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSettings:
-    """A model node (stilts/conf/model/<name>.yaml): a model yaml states only what is its own."""
+    """A model node (conf/model/<name>.yaml): a model yaml states only what is its own."""
 
     name: str = setting()
     pretrained: str = setting()  # Hub id or a local folder
@@ -108,7 +108,7 @@ class ModelSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ForgettingSettings:
-    """`forgetting:` in stilts/conf/train.yaml (its values and their meaning are there)."""
+    """`forgetting:` in conf/train.yaml (its values and their meaning are there)."""
 
     enabled: bool = setting()
     text: str = setting()
@@ -122,14 +122,14 @@ class ForgettingSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduleSettings:
-    """`schedule:` (stilts/conf/schedule/)."""
+    """`schedule:` (conf/schedule/)."""
 
     style: str = setting(choices=SCHEDULE_STYLES)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DataSettings:
-    """`data:` in stilts/conf/train.yaml (its values are there)."""
+    """`data:` in conf/train.yaml (its values are there)."""
 
     source: str = setting(choices=("auto", "local", "hub"))
     num_workers: int = setting(low=0)
@@ -137,7 +137,7 @@ class DataSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class RootSettings:
-    """The top level of a cell's config: stilts/conf/train.yaml sets every key (its values and their
+    """The top level of a cell's config: conf/train.yaml sets every key (its values and their
     meaning are there), an experiment may add `paper_tasks`. The task, control, trainer, optim,
     callbacks and logger nodes are checked on their own (stilts.validate)."""
 
@@ -163,7 +163,7 @@ class RootSettings:
     cell_name: Any = setting()
     sweep_name: Any = setting()
     stage: Node = setting()
-    paper_tasks: Any = setting(None, implied=True)  # the paper's task lists (stilts/conf/paper_tasks.yaml)
+    paper_tasks: Any = setting(None, implied=True)  # the paper's task lists (conf/paper_tasks.yaml)
 
 
 def defaults_node(schema: type) -> dict[str, Any]:

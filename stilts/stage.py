@@ -93,7 +93,7 @@ def make_datamodule(
 @dataclass(frozen=True)
 class StageContext:
     """The run-time facts of one stage that the logger and callback configs interpolate as
-    `${stage.<field>}` (stilts/conf/callbacks/, stilts/conf/logger/)."""
+    `${stage.<field>}` (conf/callbacks/, conf/logger/)."""
 
     role: str
     task: str
@@ -112,7 +112,7 @@ def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
 
 def stage_optim(cfg: DictConfig, spec: TaskSpec) -> DictConfig:
     """The optimisation a stage of `spec` trains with: the task's own `optim` node when it has one (edge
-    probing: jiant's base_edgeprobe recipe, stilts/conf/optim/edge_probing.yaml), else the run's `optim`
+    probing: jiant's base_edgeprobe recipe, conf/optim/edge_probing.yaml), else the run's `optim`
     (the rule lives in stilts.identity.task_optim, which keys the cell with it)."""
     return task_optim(cfg.optim, spec.cfg)
 

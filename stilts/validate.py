@@ -46,11 +46,11 @@ def check_config(cfg: DictConfig) -> None:
 
 
 def check_control(node: DictConfig | None) -> None:
-    """A control node (stilts/conf/control/) holds `name`, `_target_` and arguments of the target's class."""
+    """A control node (conf/control/) holds `name`, `_target_` and arguments of the target's class."""
     if node is None or node.get("name") == "none":
         return
     if node.get("_target_") is None:
-        raise ConfigError(f"`control` {node.get('name')!r} has no `_target_` (stilts/conf/control/*.yaml)")
+        raise ConfigError(f"`control` {node.get('name')!r} has no `_target_` (conf/control/*.yaml)")
     check_targets(node, "control", extra=("name",))
 
 

@@ -40,7 +40,7 @@ def cli(module: str, *args: str) -> list[str]:
 
 compose_cfg = compose_config  # compose a config as the command line would, without running the app
 
-# One task per task family (a yaml's `family`, set by stilts/conf/task_family/; ccg, mlm and scitail have
+# One task per task family (a yaml's `family`, set by conf/task_family/; ccg, mlm and scitail have
 # none) and per distinct featurizer x head within a family: the integration tier trains these instead of
 # every task yaml. tests/unit/test_task_yamls.py checks that they cover every family and combination.
 REPRESENTATIVE_TASKS = (

@@ -67,7 +67,7 @@ def matthews(confusion: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, cov_gp / np.maximum(denominator, 1e-300), 0.0)
 
 
-# Metric names of the task yamls (stilts/conf/task*) whose score follows from a confusion matrix.
+# Metric names of the task yamls (conf/task*) whose score follows from a confusion matrix.
 METRICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "acc": accuracy,
     "accuracy": accuracy,

@@ -1,10 +1,10 @@
 """The order and groups of tasks in tables and figures, taken from configs and results, never from
 lists of names in code.
 
-- Order: the paper's (stilts/conf/paper_tasks.yaml: its Figure 2 columns and rows); tasks it does not list
+- Order: the paper's (conf/paper_tasks.yaml: its Figure 2 columns and rows); tasks it does not list
   (your own) come after the listed ones of their group, alphabetically.
 - Group of a downstream task: `target` for target tasks; for probing tasks, their family (the task
-  yaml's `family`, set by its stilts/conf/task_family/ base: edge_probing, senteval, acceptability...).
+  yaml's `family`, set by its conf/task_family/ base: edge_probing, senteval, acceptability...).
   Result records carry `role` and `family` (`groups_from_results`); a task without records is looked
   up in its yaml (`config_group`), read as a file, so the analysis needs no Hydra composition.
 """

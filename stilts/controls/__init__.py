@@ -42,7 +42,7 @@ def build_control(cfg: DictConfig, role: str, encoder: nn.Module, context: Contr
     node = {k: v for k, v in OmegaConf.to_container(cfg.control, resolve=True).items() if k != "name"}
     if "_target_" not in node:
         raise ConfigError(
-            f"`control` {control_name(cfg)}: the node has no `_target_` (stilts/conf/control/*.yaml)"
+            f"`control` {control_name(cfg)}: the node has no `_target_` (conf/control/*.yaml)"
         )
     # A partial: the settings come from the config, the live encoder and context from the stage.
     make = instantiate(node, _partial_=True)

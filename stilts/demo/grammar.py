@@ -220,7 +220,7 @@ def _rows(grammar: Grammar, task: str, n: int) -> list[tuple[str, str]]:
     return rows
 
 
-DEMO_TASKS = {  # task -> file name (under out_dir/<task>/), read by stilts/conf/task/<task>.yaml
+DEMO_TASKS = {  # task -> file name (under out_dir/<task>/), read by conf/task/<task>.yaml
     "demo_subjnum": "subj_number.txt",
     "demo_localagree": "local_agreement.txt",
     "demo_tense": "past_present.txt",

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     stilts(
         "train",
         "model=tiny",
-        # The demo's own recipe (as stilts/conf/experiment/demo.yaml states it), not the paper's.
+        # The demo's own recipe (as conf/experiment/demo.yaml states it), not the paper's.
         "optim=adamw",
         "model.dropout_placement=every_layer",
         "schedule=epochs",

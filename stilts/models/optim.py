@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules, named by the `stilts/conf/optim/` configs (`_partial_: true`;
+"""Optimizers and learning-rate schedules, named by the `conf/optim/` configs (`_partial_: true`;
 `TransferModule.configure_optimizers` completes them with the parameters, the task's learning rate and
 the number of training steps).
 
@@ -10,7 +10,7 @@ the number of training steps).
   every tensor, each tensor's gradient clipped to norm 1.0 inside the step, and a schedule whose
   first step has learning rate 0.
 - torch `Adam(amsgrad=True)` + `constant_schedule`: jiant's edge-probing recipe (base_edgeprobe.conf),
-  the edge-probing tasks' own `optim` (stilts/conf/optim/edge_probing.yaml).
+  the edge-probing tasks' own `optim` (conf/optim/edge_probing.yaml).
 - `fused_adamw` + `linear_warmup_then_decay`: torch AdamW with bias correction and the
   warm-up/decay stilts used before it followed jiant (the demo's recipe; a modern option).
 """

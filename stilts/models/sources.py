@@ -1,6 +1,6 @@
 """Where a model config's parts come from: the tokenizer, the architecture config, the attention.
 
-A model config (stilts/conf/model/) names them with `pretrained` (the Hub id or folder of the pretrained
+A model config (conf/model/) names them with `pretrained` (the Hub id or folder of the pretrained
 encoder: weights, config and tokenizer), `tokenizer` (another tokenizer; null: the one of `pretrained`),
 `architecture` (the config.json a randomly initialised encoder is built from when `random_init` is true;
 null: the one of `pretrained`) and `attn_implementation` (`sdpa` by default, `eager`, or

@@ -1,6 +1,6 @@
 """Masked-language-model (MLM) training on plain text: reader, featurizer and masking collator.
 
-Task: `mlm` (stilts/conf/task/mlm.yaml) continues pre-training the encoder on a corpus, as BERT/RoBERTa
+Task: `mlm` (conf/task/mlm.yaml) continues pre-training the encoder on a corpus, as BERT/RoBERTa
 were trained: 15% of the tokens are chosen, 80% of those replaced by the mask token, 10% by a
 random token, 10% kept, and the model predicts the originals. Format: plain text, one sentence or
 paragraph per line (`${paths.data_dir}/mlm/{train,val}.txt`). Score: masked-token accuracy. Run

@@ -1,6 +1,6 @@
-"""TaskSpec: one task as its yaml under stilts/conf/task/ describes it.
+"""TaskSpec: one task as its yaml under conf/task/ describes it.
 
-The config group `stilts/conf/task/` is the registry: a task is known when its yaml exists. The yaml names
+The config group `conf/task/` is the registry: a task is known when its yaml exists. The yaml names
 its readers, featurizer, head and metrics by `_target_`, so adding a task never edits Python lists.
 """
 
@@ -27,7 +27,7 @@ ROLE_SETTINGS = ("lr", "dropout", "batch_size")
 
 
 def known_tasks() -> list[str]:
-    """Names of every task yaml in stilts/conf/task/ (the registry), `none` excluded."""
+    """Names of every task yaml in conf/task/ (the registry), `none` excluded."""
     return sorted(
         p.stem for p in (CONF_DIR / "task").glob("*.yaml") if p.stem != NO_TASK and not p.stem.startswith("_")
     )
@@ -93,10 +93,10 @@ def missing_role_setting(node: DictConfig, key: str, setting: str) -> str:
         roles = sorted(node.get("hparams") or {}) or "no roles"
         return (
             f"task `{task}` in slot `{key}` plays role `{role}`, but `hparams:` in "
-            f"stilts/conf/task/{task}.yaml has {roles}; add `hparams.{role}` there or set "
+            f"conf/task/{task}.yaml has {roles}; add `hparams.{role}` there or set "
             f"`{key}.{setting}=...` on the command line"
         )
-    return f"`{key}.{setting}` is empty: set it in stilts/conf/task/{task}.yaml (`hparams.{role}.{setting}`)"
+    return f"`{key}.{setting}` is empty: set it in conf/task/{task}.yaml (`hparams.{role}.{setting}`)"
 
 
 def check_task_targets(node: DictConfig, key: str) -> None:

@@ -1,4 +1,4 @@
-"""`--help` of each Hydra entry point (stilts/conf/hydra/help/) and `stilts-plan` taking stilts-train's
+"""`--help` of each Hydra entry point (conf/hydra/help/) and `stilts-plan` taking stilts-train's
 command line: the help is short, names every option of every config group, and its examples run."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Per-task settings of an experiment (stilts/conf/experiment_task/<experiment>/<task>.yaml) reach the
+"""Per-task settings of an experiment (conf/experiment_task/<experiment>/<task>.yaml) reach the
 slot that holds the task, in either role, and nothing else. (The real_mini study's grid from `stilts-plan`:
 tests/e2e/test_experiment_task.py.)"""
 

@@ -150,6 +150,6 @@ def test_paper_experiments_use_the_papers_recipe(experiment: str) -> None:
 def test_a_slot_whose_role_the_task_has_no_setting_for_is_named() -> None:
     # Cosmos QA has intermediate and target settings; flagged as probing it has none for its role.
     cfg = compose_cfg(["task@target=cosmosqa", "target.probing=true"])
-    expected = r"role `probing`.*stilts/conf/task/cosmosqa\.yaml.*hparams\.probing.*target\.lr="
+    expected = r"role `probing`.*conf/task/cosmosqa\.yaml.*hparams\.probing.*target\.lr="
     with pytest.raises(ConfigError, match=expected):
         TaskSpec.from_config(cfg.target, key="target")

@@ -64,7 +64,7 @@ def test_the_plan_composes_with_configs_on_the_search_path(tmp_path: Path) -> No
     # `--config-dir` reaches the plan as `hydra.searchpath=[...]`: it shapes composition, so the plan
     # composes with it (a task of the user's own is found, not "invalid").
     (tmp_path / "task").mkdir()
-    rte = (REPO / "stilts" / "conf" / "task" / "rte.yaml").read_text()
+    rte = (REPO / "conf" / "task" / "rte.yaml").read_text()
     (tmp_path / "task" / "claims.yaml").write_text(rte.replace("name: rte", "name: claims"))
     jobs = plan([f"hydra.searchpath=[file://{tmp_path}]", "task@target=claims,rte", "model=tiny"], True)
     assert [j.status for j in jobs] == ["to run", "to run"], [j.note for j in jobs]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "stilts"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "stilts"
 
 
 def module_name(path: Path) -> str:
@@ -79,3 +80,17 @@ def test_the_check_sees_a_planted_edge(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(f"{__name__}.PACKAGE", copy)
     graph = imports()
     assert "stilts.tasks.spec" in graph["stilts.models.planted"]
+
+
+def test_the_wheel_lists_every_subpackage_and_maps_conf() -> None:
+    """pyproject.toml lists the packages explicitly (conf/ is mapped into `stilts.conf`): a new
+    subpackage missing from the list would be left out of the wheel."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "stilts").rglob("__init__.py")
+    }
+    assert set(project["packages"]) == on_disk | {"stilts.conf"}
+    assert project["package-dir"] == {"stilts.conf": "conf"}
+    assert (REPO / "conf" / "__init__.py").is_file() and (REPO / "conf" / "train.yaml").is_file()
