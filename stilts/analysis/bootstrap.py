@@ -11,7 +11,6 @@ differs from the `main` its record holds: the interval is never on another metri
 
 from __future__ import annotations
 
-import json
 import logging
 import zlib
 from collections.abc import Callable
@@ -22,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from stilts.analysis.order import order_intermediates, order_tasks
-from stilts.analysis.records import BASELINE, ResultsError
-from stilts.analysis.results import finished_full_size
+from stilts.analysis.records import BASELINE
+from stilts.analysis.results import finished_full_size, prediction_rows
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +84,10 @@ def main_score(confusion: np.ndarray, names: list[str]) -> np.ndarray:
 def read_labels(path: str | Path) -> pd.DataFrame | None:
     """`preds` and `target` of a predictions.jsonl by `idx`; None unless both are integer class labels."""
     rows = {}
-    with Path(path).open() as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                pred, gold, idx = row["preds"], row["target"], int(row["idx"])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise ResultsError(f"{path}:{number}: bad prediction line ({err!r})") from err
-            if not all(isinstance(v, int) and v >= 0 for v in (pred, gold)):
-                return None  # bools are ints: True/False labels count as classes 1/0
-            rows[idx] = (int(pred), int(gold))
+    for idx, pred, gold in prediction_rows(path):
+        if not all(isinstance(v, int) and v >= 0 for v in (pred, gold)):
+            return None  # bools are ints: True/False labels count as classes 1/0
+        rows[idx] = (int(pred), int(gold))
     return pd.DataFrame.from_dict(rows, orient="index", columns=["preds", "target"]).sort_index()
 
 

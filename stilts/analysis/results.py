@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,23 @@ def finished_full_size(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[finished & (frame["intermediate_train_size"].isna() | capped)]
 
 
+def prediction_rows(path: str | Path) -> Iterator[tuple[int, Any, Any]]:
+    """(`idx`, `preds`, `target`) of each line of a predictions.jsonl.
+
+    Raises:
+        ResultsError: When a line is not JSON or lacks `idx`, `preds` or `target` (names file and line).
+    """
+    with Path(path).open() as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                yield int(row["idx"]), row["preds"], row["target"]
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise ResultsError(f"{path}:{number}: bad prediction line ({err!r})") from err
+
+
 def read_predictions(path: str | Path) -> pd.Series:
     """Per-example correctness from a predictions.jsonl, indexed by `idx`.
 
@@ -207,18 +224,7 @@ def read_predictions(path: str | Path) -> pd.Series:
     Raises:
         ResultsError: When a line is not JSON or lacks `idx`, `preds` or `target` (names file and line).
     """
-    path = Path(path)
-    values: dict[int, float] = {}
-    with path.open() as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                pred, gold, idx = row["preds"], row["target"], int(row["idx"])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise ResultsError(f"{path}:{number}: bad prediction line ({err!r})") from err
-            values[idx] = correctness(pred, gold)
+    values = {idx: correctness(pred, gold) for idx, pred, gold in prediction_rows(path)}
     return pd.Series(values, dtype=float).sort_index()
 
 

@@ -11,35 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, run_tiny_cell
+from tests.unit.test_fidelity_schedule import jiant_loop
 
 # Training set sizes (SuperGLUE / GLUE train splits).
 WIC_TRAIN, COPA_TRAIN, SST2_TRAIN = 5428, 400, 67349
-
-
-def jiant_loop(
-    batches_per_epoch: int,
-    max_epochs: int | None,
-    val_interval: int,
-    max_vals: int,
-    patience: int = 20,
-    score: float | None = None,
-) -> tuple[int, int]:
-    """(steps, validations) of jiant's `SamplingMultiTaskTrainer.train` for one task, stepped one batch
-    at a time: validate when the step is a multiple of val_interval; there, stop when the epochs
-    trained reach max_epochs, when the best score is patience + 1 validations old (`_check_history`;
-    every validation scores `score`, or better than the one before when it is None), or after
-    max_vals validations."""
-    step, history = 0, []
-    while True:
-        step += 1
-        if step % val_interval:
-            continue
-        history.append(float(len(history)) if score is None else score)
-        out_of_epochs = max_epochs is not None and step / batches_per_epoch >= max_epochs
-        best = history.index(max(history))
-        out_of_patience = best <= len(history) - (patience + 2)
-        if out_of_epochs or out_of_patience or len(history) >= max_vals:
-            return step, len(history)
 
 
 def copa_data(tmp_path: Path, rows: int) -> Path:

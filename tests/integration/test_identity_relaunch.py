@@ -5,39 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from stilts.identity import KEY_VERSION
 from stilts.plan import plan, summary
-from tests.helpers import FIXTURES, REPO, run_tiny_cell, tiny_overrides
-
-OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
-
-
-def run(python: str | Path, folder: Path, module: str, *args: str, pythonpath: Path | None = None) -> str:
-    """Run a stilts console script with `python` in `folder`; its stilts comes from `pythonpath` (a
-    checkout) or, without one, from the interpreter's own installation."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | OFFLINE
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    done = subprocess.run(
-        [str(python), "-m", f"stilts.{module}", *args], cwd=folder, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return done.stdout + done.stderr
-
-
-def checkout(folder: Path) -> Path:
-    """A copy of the repository's package with the fixture data the sweep reads."""
-    shutil.copytree(REPO / "stilts", folder / "stilts", ignore=shutil.ignore_patterns("__pycache__"))
-    for task in ("rte", "cb"):
-        shutil.copytree(FIXTURES / task, folder / "data" / task)
-    return folder
+from tests.helpers import run_tiny_cell, tiny_overrides
 
 
 @pytest.mark.slow

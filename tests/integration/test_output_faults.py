@@ -4,7 +4,6 @@ serves it."""
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import stilts.runs
 from stilts.errors import ConfigError, StorageError
 from stilts.pipeline import run_cell
 from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
-
-ROOT = os.geteuid() == 0  # root writes into read-only folders: the cache's check is emulated for it
+from tests.unit.test_output_faults import make_read_only
 
 
 def test_a_task_name_that_is_a_path_is_refused_before_any_work(tmp_path: Path) -> None:
@@ -40,20 +38,6 @@ def test_a_full_disk_while_the_intermediate_encoder_is_written_names_the_path(tm
         run_tiny_cell(tmp_path, ["task@intermediate=cb", "+trainer.max_steps=1", "task@target=rte"])
     root = tmp_path / "cache" / "intermediate"
     assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == []  # nothing half-published
-
-
-def make_read_only(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Take write permission away from the cache folder and its entries (root ignores the bits, so for
-    root the cache's writability check is made to read them, as a read-only mount would answer)."""
-    for folder in [root, *root.iterdir()]:
-        folder.chmod(0o555)
-    if ROOT:
-        real = os.access
-        monkeypatch.setattr(
-            os,
-            "access",
-            lambda p, mode: real(p, mode) and not (mode & os.W_OK and not os.stat(p).st_mode & 0o222),
-        )
 
 
 def test_a_cell_runs_from_a_read_only_cache_that_holds_its_encoder(tmp_path, monkeypatch) -> None:
