@@ -24,7 +24,8 @@ def install_wheel(tmp_path: Path) -> tuple[Path, str]:
     """Build stilts' wheel from a copy of the repository and install it into a fresh venv under tmp_path;
     return the venv's folder and its site-packages."""
     source = tmp_path / "source"  # a copy: setuptools builds in place (build/, *.egg-info)
-    shutil.copytree(REPO / "stilts", source / "stilts", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("stilts", "conf"):  # the package and its configs (installed as stilts.conf)
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     wheels = tmp_path / "wheels"
