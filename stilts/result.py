@@ -38,10 +38,9 @@ RESULT = "result.json"
 SCHEMA_VERSION = 3
 LEGACY_RANGE = (-1.0, 1.0)  # the `main` range of records without `main_range` (schema < 3)
 TOLERANCE = 1e-6
-# A metric class's value range, matched on the suffix of its or a base class's name: correlations
-# (Matthews, Pearson, Spearman...) in [-1, 1]; accuracy, F1, precision, recall, exact match (also
-# stilts.tasks.metrics_*'s) in [0, 1]; others (MeanMetric...) unknown. torchmetrics' plot bounds are
-# only hints (0 for Matthews' correlation, which is negative below chance).
+# A metric class's value range by the suffix of its or a base class's name: correlations in [-1, 1];
+# accuracy, F1, precision, recall, exact match (also stilts.tasks.metrics_*'s) in [0, 1]; others unknown.
+# torchmetrics' plot bounds are only hints (0 for Matthews' correlation, negative below chance).
 SHARES = "Accuracy F1Score FBetaScore Precision Recall ExactMatch RecordScore SpanQAScore".split()
 SCORE_RANGES = {"CorrCoef": (-1.0, 1.0), **dict.fromkeys(SHARES, (0.0, 1.0))}
 

@@ -28,7 +28,8 @@ from typing import Any
 import datasets
 
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
-from stilts.tasks.readers import JsonProblem, LocalReader, Record, decoded_lines, strict_json
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.strict_json import JsonProblem, strict_json
 from stilts.tasks.values import LabelMap
 
 SENTEVAL_PARTITIONS = {"train": "tr", "val": "va", "test": "te"}

@@ -16,22 +16,21 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 from datasets.arrow_writer import SchemaInferenceError
 
-from stilts.errors import ConfigError, DataFormatError, MissingDataError, StiltsError
+from stilts.errors import DataFormatError, MissingDataError, StiltsError
+from stilts.tasks.resplit import RESPLIT_PARTS, Resplit
+from stilts.tasks.strict_json import JsonProblem, strict_json
 from stilts.tasks.values import UNLABELED, LabelMap, text_value
 
 Record = dict[str, Any]
 
 
 BOM = "\ufeff"
-RESPLIT_PARTS = ("train", "val")  # the splits `local.resplit` draws from one source split
 
 
 def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -47,32 +46,6 @@ def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
             except UnicodeDecodeError as err:
                 raise DataFormatError(path, number, f"bytes that are not UTF-8 ({err.reason})") from None
             yield number, text.removeprefix(BOM) if number == 1 else text
-
-
-class JsonProblem(ValueError):
-    """JSON text that parses but cannot be trusted (a duplicated key) or cannot be read (too deep)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise JsonProblem(f"the key {key!r} appears twice in one object; keep one of them")
-        seen[key] = value
-    return seen
-
-
-def strict_json(text: str) -> Any:
-    """`json.loads` that refuses duplicated keys and over-deep nesting (both as `JsonProblem`).
-
-    Raises:
-        json.JSONDecodeError: the text is not JSON.
-        JsonProblem: a duplicated key, or nesting deeper than Python can parse.
-    """
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except RecursionError:
-        raise JsonProblem("JSON nested too deeply to read (is the file corrupt?)") from None
 
 
 def check_readable(path: Path) -> None:
@@ -111,30 +84,6 @@ def dotted(record: Mapping[str, Any], key: str, path: Path, line: int) -> Any:
             raise DataFormatError(path, line, f"missing field `{key}`")
         value = value[part]
     return value
-
-
-@dataclass(frozen=True)
-class Resplit:
-    """Train and val drawn from one split's files, for datasets distributed without one of them
-    (Cosmos QA and CommonsenseQA mirrors that hold only the dev file): a seeded permutation of the
-    source split's records; its first `round(val_fraction * n)` are val, the rest train, each part in
-    file order (`idx` kept). Task yaml or command line: `local.resplit={source: val, val_fraction:
-    0.2, seed: 0}`.
-    """
-
-    source: str
-    val_fraction: float
-    seed: int
-
-    def __post_init__(self) -> None:
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"`local.resplit.val_fraction` is {self.val_fraction}; use a share in (0, 1)")
-
-    def part(self, whole: datasets.Dataset, split: str) -> datasets.Dataset:
-        order = np.random.default_rng(self.seed).permutation(len(whole))
-        n_val = round(self.val_fraction * len(whole))
-        chosen = order[:n_val] if split == "val" else order[n_val:]
-        return whole.select(np.sort(chosen))
 
 
 class LocalReader:

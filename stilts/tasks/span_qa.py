@@ -37,7 +37,8 @@ from stilts.contracts import IGNORE_INDEX
 from stilts.errors import DataFormatError, MissingDataError
 from stilts.tasks.edge_probing import word_char_spans, word_token_bounds
 from stilts.tasks.featurizers import Batch, Featurizer
-from stilts.tasks.readers import LocalReader, Record, decoded_lines, strict_json
+from stilts.tasks.readers import LocalReader, Record, decoded_lines
+from stilts.tasks.strict_json import strict_json
 from stilts.tasks.values import LabelMap
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,10 @@
   is kept, as jiant keeps it, and `stilts-data` counts these); anything else is an error.
 - WiC (Word-in-Context): jsonl `word, sentence1, sentence2, start1, end1, start2, end2, label: bool`
   (character offsets, end exclusive); is `word` used in the same sense in both sentences? Offsets
-  outside the sentence are malformed (an error). Whether a span marks a form of `word` is a judgement,
-  so it warns and counts (`stilts-data`: "flagged") instead of refusing: a span should be one whole
-  word of its sentence with the same first letter as `word`, case aside (inflections: feel/felt,
-  foot/feet, ride/rode; in a hyphenated token, any of its parts), or one of the few suppletive forms
-  that do not share it (be: is/was/were..., go: went). The official training set marks five words
-  inside contractions ("does" of "doesn't" for `do`), as its own tokenisation splits them; the
-  offsets are kept as marked (jiant read every row too).
+  outside the sentence are malformed (an error). Whether a span marks a form of `word` is a judgement
+  (stilts.tasks.wic_checks), so it warns and counts (`stilts-data`: "flagged") instead of refusing;
+  the official training set marks five words inside contractions ("does" of "doesn't" for `do`), kept
+  as marked (jiant read every row too).
 Labels `false`/`true`; paper score: accuracy. Hub: aps/super_glue `wsc.fixed` and `wic` (flat columns).
 
 Canonical record: `idx`, `label`, `text_a`, `text_b` (empty for WSC) and per span k
@@ -39,33 +36,15 @@ from stilts.tasks.hub import HubReader
 from stilts.tasks.readers import LocalReader, Record, json_objects
 from stilts.tasks.span_marking import jiant_token_span, project_span
 from stilts.tasks.values import LabelMap, field
+from stilts.tasks.wic_checks import WIC_FLAG, wic_flags
 
 log = logging.getLogger(__name__)
 WORD = re.compile(r"\S+")
-# Forms of a WiC target word that do not begin with its first letter (English suppletion).
-SUPPLETIVE = {
-    "be": {"am", "is", "are", "was", "were", "been", "being", "'s", "'re", "'m"},
-    "go": {"went"},
-}
 
 
 def _bare(text: str) -> str:
     """Lowercased, without the punctuation that whitespace-split words carry (`him,"` -> `him`)."""
     return " ".join(text.split()).strip(".,;:!?\"'()[]`").lower()
-
-
-def wic_span_problem(sentence: str, start: int, end: int, word: str) -> str | None:
-    """Why characters [start, end) of `sentence` do not mark `word` (None when they do; rule above)."""
-    marked = sentence[start:end]
-    cut_start = start > 0 and sentence[start - 1].isalnum() and not marked.startswith("'")
-    cut_end = end < len(sentence) and sentence[end].isalnum()
-    if cut_start or cut_end or not marked.strip() or len(marked.split()) != len(word.split()):
-        return f"marks {marked!r}, which is not a whole word of the sentence"
-    form, lemma = marked.lower(), word.lower()
-    initials = {part[:1] for part in form.split("-")}  # a compound token: "self-control" for control
-    if lemma[:1] not in initials and form not in SUPPLETIVE.get(lemma, ()):
-        return f"marks {marked!r}, which is no form of the word {word!r}"
-    return None
 
 
 def wsc_char_span(text: str, index: int, span_text: str, name: str) -> tuple[int, int]:
@@ -132,22 +111,6 @@ def wic_record(row: Mapping[str, Any]) -> Record:
     return out
 
 
-WIC_FLAG = "spans that may not mark the word (kept as marked)"
-
-
-def wic_flags(row: Mapping[str, Any]) -> list[str]:
-    """The judgement problems of a WiC row's spans (empty when both mark a form of `word`)."""
-    if "word" not in row:
-        return []
-    flags = []
-    for k in (1, 2):
-        start, end = row[f"start{k}"], row[f"end{k}"]
-        problem = wic_span_problem(row[f"sentence{k}"], start, end, row["word"])
-        if problem:
-            flags.append(f"start{k}/end{k} = {start}/{end} {problem}")
-    return flags
-
-
 class SpanJsonlReader(LocalReader):
     """SuperGLUE jsonl of a task with marked spans; subclasses say how a line becomes a record.
 
@@ -208,8 +171,7 @@ class WicJsonlReader(SpanJsonlReader):
             **{key: field(obj, key, int) for key in ("start1", "end1", "start2", "end2")},
         }
 
-    def convert(self, row: Mapping[str, Any]) -> Record:
-        return wic_record(row)
+    convert = staticmethod(wic_record)
 
     def on_line(self, path: Path, line: int, row: Mapping[str, Any]) -> None:
         for flag in wic_flags(row):

@@ -3,55 +3,13 @@ tests/unit/test_bad_input_data.py.)"""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stilts.errors import DataFormatError
-from tests.helpers import (
-    FIXTURES,
-    run_tiny_cell,
-)
-
-Edit = Callable[[Path], None]
-
-
-def copy_task(tmp_path: Path, task: str) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(FIXTURES / task, data / task)
-    return data
-
-
-def rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def write_rows(path: Path, objs: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(o) + "\n" for o in objs))
-
-
-def drop_labels(file: str, keep: int = 0) -> Edit:
-    def apply(task_dir: Path) -> None:
-        objs = rows(task_dir / file)
-        for obj in objs[keep:]:
-            obj.pop("label")
-        write_rows(task_dir / file, objs)
-
-    return apply
-
-
-# fmt: on
-
-
-# fmt: on
-
-
-# fmt: on
+from tests.helpers import run_tiny_cell
+from tests.unit.test_bad_input_data import copy_task, drop_labels
 
 
 @pytest.mark.parametrize(("file", "message"), [

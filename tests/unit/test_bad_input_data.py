@@ -24,7 +24,8 @@ from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.report import data_report, format_text
 from stilts.tasks.spec import TaskSpec
-from stilts.tasks.superglue import wic_span_problem, wsc_char_span
+from stilts.tasks.superglue import wsc_char_span
+from stilts.tasks.wic_checks import wic_span_problem
 from tests.helpers import (
     FIXTURES,
     REALDATA,
