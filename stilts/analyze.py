@@ -41,6 +41,7 @@ def run(cfg: DictConfig) -> None:
             seed=int(cfg.bootstrap.seed),
             alpha=float(cfg.alpha),
             paper=cfg.get("paper"),
+            notes=cfg.get("notes"),
         )
     except StiltsError as err:
         log.error("%s", err)

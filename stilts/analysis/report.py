@@ -64,6 +64,7 @@ class Report:
 
     title: str
     sections: list[str] = field(default_factory=list)
+    preface: str = ""  # the study's own words (`notes=`), placed between the title and the sections
 
     def add(self, heading: str, *blocks: str) -> None:
         """Append a `##` section made of Markdown blocks (paragraphs, tables, figure links)."""
@@ -76,7 +77,8 @@ class Report:
     def write(self, out: Path) -> Path:
         """Write out/report.md and return its path."""
         path = out / "report.md"
-        path.write_text("\n\n".join([f"# {self.title}", *self.sections]) + "\n")
+        blocks = [f"# {self.title}", self.preface.strip(), *self.sections]
+        path.write_text("\n\n".join(b for b in blocks if b) + "\n")
         return path
 
 

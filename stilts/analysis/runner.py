@@ -17,6 +17,7 @@ from stilts.analysis.report import Report, inputs_section, md_table, restart_cou
 from stilts.analysis.results import NO_CONTROL, deduplicate, load_results
 from stilts.analysis.settings import label_settings
 from stilts.analysis.transfer import load_paper_matrix, transfer_matrix
+from stilts.errors import StiltsError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def run_analysis(
     alpha: float = 0.05,
     api: Any = None,
     paper: str | None = None,
+    notes: str | None = None,
 ) -> Outputs:
     """Run the whole analysis of one results source into folder `out`.
 
@@ -42,13 +44,15 @@ def run_analysis(
         api: A `wandb.Api`-like object for `wandb:` sources (tests pass a fake).
         paper: The paper's Figure 2 CSV (task, baseline, one delta column per intermediate task; points):
             adds the section comparing this study's deltas with the paper's (stilts.analysis.paper).
+        notes: A Markdown file whose text opens the report (the study's design and what it shows), so a
+            rerun of the analysis rewrites report.md without losing it.
     """
     result = Outputs(Path(out))
     result.out.mkdir(parents=True, exist_ok=True)
     text = str(source)
     if text.startswith("paper:"):
         return paper_analysis(Path(text.removeprefix("paper:")), result)
-    report = Report(f"stilts analysis of `{text}`")
+    report = Report(f"stilts analysis of `{text}`", preface=read_notes(notes))
     rejected: list[str] = []
     frame = load_results(text, api, rejected)
     kept, dropped = deduplicate(frame)
@@ -80,6 +84,15 @@ def run_analysis(
         forgetting_section(kept, result, report, alpha)
     result.files.append(report.write(result.out))
     return result
+
+
+def read_notes(notes: str | None) -> str:
+    if notes is None:
+        return ""
+    path = Path(notes)
+    if not path.is_file():
+        raise StiltsError(f"notes: no file at {path}; give a Markdown file to open the report with, or drop notes=")
+    return path.read_text(encoding="utf-8")
 
 
 def invalid_section(rejected: list[str], result: Outputs, report: Report) -> None:

@@ -134,3 +134,16 @@ def test_a_paper_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("task,mnli\nrte,1.0\n")
     with pytest.raises(ResultsError, match="bad.csv: no 'baseline' column"):
         run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=0, paper=str(tmp_path / "bad.csv"))
+
+
+def test_notes_open_the_report_and_a_missing_notes_file_is_named(tmp_path: Path) -> None:
+    from stilts.errors import StiltsError
+
+    write_cell_result(tmp_path / "sweep" / "b", ["task@target=rte"], [0, 1], [0, 1], 1.0, {"acc": 1.0})
+    notes = tmp_path / "notes.md"
+    notes.write_text("## The study\n\nWhat it shows, in plain words.\n")
+    run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=0, notes=str(notes))
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert report.index("What it shows, in plain words.") < report.index("## Inputs")
+    with pytest.raises(StiltsError, match="notes: no file at .*absent.md"):
+        run_analysis(tmp_path / "sweep", tmp_path / "out2", resamples=0, notes=str(tmp_path / "absent.md"))
