@@ -18,6 +18,7 @@ from stilts.analysis.results import BASELINE, ResultsError, finished_full_size
 
 AVG_TARGET = "avg_target"
 BASELINE_COL = "baseline"
+SCORE_RESOLUTION = 4  # decimals of a point kept in the deltas (see transfer_matrix)
 
 
 def with_avg_target(matrix: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
@@ -57,7 +58,10 @@ def transfer_matrix(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[BASELINE_COL])
     base = means[BASELINE] if BASELINE in means else pd.Series(np.nan, index=means.index)
     cols = order_intermediates(list(means.columns))
-    matrix = means[cols].sub(base, axis=0)
+    # Scores are recorded in float32 (torchmetrics): two sets of runs with equal scores in real numbers
+    # (0.65, 0.63, 0.65 against 0.63, 0.69, 0.61) differ by ~2e-6 points, which would give a delta of
+    # no effect a sign. Below 1e-4 points no dev set resolves a difference: round there.
+    matrix = means[cols].sub(base, axis=0).round(SCORE_RESOLUTION)
     matrix.insert(0, BASELINE_COL, base)
     groups = groups_from_results(finished_full_size(frame))
     matrix = matrix.loc[order_tasks(list(matrix.index), groups)]

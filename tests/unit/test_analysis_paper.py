@@ -147,3 +147,29 @@ def test_notes_open_the_report_and_a_missing_notes_file_is_named(tmp_path: Path)
     assert report.index("What it shows, in plain words.") < report.index("## Inputs")
     with pytest.raises(StiltsError, match="notes: no file at .*absent.md"):
         run_analysis(tmp_path / "sweep", tmp_path / "out2", resamples=0, notes=str(tmp_path / "absent.md"))
+
+
+def test_equal_scores_in_another_order_give_a_delta_of_exactly_zero(tmp_path: Path) -> None:
+    """Scores are recorded in float32: 0.65, 0.63, 0.65 against 0.63, 0.69, 0.61 (equal means in real
+    numbers, the real study's sst2 -> copa cell) differ by ~2e-6 points as floats, which must not count
+    as a sign against the paper's delta."""
+    gold = np.ones(100, dtype=int)
+    runs = {"none": (0.63, 0.69, 0.61), "sst2": (0.65, 0.63, 0.65)}
+    for inter, accuracies in runs.items():
+        for restart, acc in enumerate(accuracies):
+            preds = np.where(np.arange(100) < round(acc * 100), 1, 0)
+            main = float(np.float32(acc))
+            write_cell_result(
+                tmp_path / "sweep" / f"{inter}_r{restart}",
+                [f"task@intermediate={inter}", "task@target=rte", f"restart={restart}"],
+                preds,
+                gold,
+                main,
+                {"acc": main},
+            )
+    (tmp_path / "figure2.csv").write_text("task,baseline,sst2\nrte,83.5,2.6\n")
+    run_analysis(tmp_path / "sweep", tmp_path / "out", resamples=0, paper=str(tmp_path / "figure2.csv"))
+    matrix = pd.read_csv(tmp_path / "out" / "transfer_matrix.csv", index_col="task")
+    assert matrix.at["rte", "sst2"] == 0.0
+    counts = pd.read_csv(tmp_path / "out" / "paper_sign_agreement.csv", index_col=0)
+    assert counts.at["all", "zero_delta"] == 1 and counts.at["all", "agree"] == 0
