@@ -201,7 +201,7 @@ def size_section(kept: pd.DataFrame, result: Outputs, report: Report) -> None:
     table = curves.size_curves(kept)
     result.csv(table, "size_curves", index=False)
     if table.empty:
-        note = "size curves skipped: no runs with intermediate_train_size"
+        note = "size curves skipped: no intermediate task ran at several training-set sizes"
         result.notes.append(note)
         report.add("Intermediate training-set size (Figure 6)", f"**Skipped**: {note}.")
         return
