@@ -1,5 +1,6 @@
 """The package's layering (issue 12): tasks and models meet only in `stilts.contracts`; no import
-cycle between stilts modules."""
+cycle between stilts modules. Below the entry points functions take a cell's typed settings, not the
+whole composed config (issue 21): fewer than 10 functions take it, each named with its reason."""
 
 from __future__ import annotations
 
