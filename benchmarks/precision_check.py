@@ -68,6 +68,7 @@ class LossTrace(L.Callback):
 
 def run(root: Path, args: argparse.Namespace, task: str, precision: str, seed: int) -> dict[str, Any]:
     """Train one (task, precision, seed) and return its result record plus its first losses."""
+    from stilts.cell import resolve_cell
     from stilts.pipeline import run_cell
 
     name = f"{task}_{precision}_s{seed}"
@@ -97,7 +98,7 @@ def run(root: Path, args: argparse.Namespace, task: str, precision: str, seed: i
     ]
     cfg = compose_config(overrides)
     started = time.monotonic()
-    result = run_cell(cfg, root / "out" / name)
+    result = run_cell(resolve_cell(cfg), root / "out" / name)
     if result.get("status") == "failed":
         raise RuntimeError(f"{name} failed: {result.get('error')}")
     losses = json.loads(trace.read_text())

@@ -25,6 +25,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from stilts.config import compose_config
+from stilts.identity import task_optim
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.models.module import TransferModule
 from stilts.models.optim import parameter_groups
@@ -134,7 +135,7 @@ def build_module(cfg: DictConfig, spec: TaskSpec, seed: int) -> TransferModule:
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
-    return transfer_module(cfg, spec, encoder, head, metrics)
+    return transfer_module(task_optim(cfg.optim, spec.cfg), spec, encoder, head, metrics)
 
 
 class _Counting:

@@ -95,17 +95,17 @@ def role_setting(name: str, *, _parent_: DictConfig, _root_: DictConfig) -> Any:
     selected = (_root_.get("selected_hparams") or {}).get(str(_parent_.get("name")), None) or {}
     if name in (selected.get(role) or {}):
         return selected[role][name]
-    entry = baseline_entry(_parent_, slot, _root_) or entry
+    entry = baseline_entry(_parent_, slot, _root_.get("intermediate")) or entry
     return None if entry is None else entry.get(name)
 
 
-def baseline_entry(task: DictConfig, slot: str, root: DictConfig) -> DictConfig | None:
+def baseline_entry(task: DictConfig, slot: str, intermediate: DictConfig | None) -> DictConfig | None:
     """The task's `hparams.intermediate` when it trains in the target slot after `task@intermediate=none`
     (the baseline), else None. jiant ran the baseline with `ez_first_target_exp`
     (scripts/taskmaster_v1/transfer_analysis.sh:378-381), which reads INTERM_HPARAM / INTERM_BSIZE;
     only Cosmos QA's entry differs from its target one there (point 6, dropout 0.2, against 7). A
-    selection of stilts-select-hparams comes first: its sweep trains exactly such baseline runs."""
-    intermediate = root.get("intermediate")
+    selection of stilts-select-hparams comes first: its sweep trains exactly such baseline runs.
+    `intermediate` is the config's intermediate task node (None in a config without that slot)."""
     table = task.get("hparams") or {}
     if slot != "target" or task.get("probing", False) or intermediate is None:
         return None

@@ -3,8 +3,9 @@
 Everything that decides whether two runs are the same derives from `IdentityMaterial`, a function of
 the composed config (plus, where a key needs them, the data fingerprints of the stages):
 
-- the cell's **name** (`cell_name`): readable slot fields (intermediate, target, restart, explicit
-  seed, lr, dropout, intermediate training-set size) plus a short hash of `IdentityMaterial.cell()`.
+- the cell's **name** (the config's `cell_name`, `resolve_cell_name`): readable slot fields
+  (intermediate, target, restart, explicit seed, lr, dropout, intermediate training-set size) plus a
+  short hash of `IdentityMaterial.cell()`.
   It is computable from the config alone, so Hydra can name the run dir with it before any data is
   read; two cells that differ in any such setting (e.g. only in `seed` or `batch_size`) never share
   a run dir;
@@ -61,16 +62,18 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
-def stage_seed(cfg: DictConfig, stage: str) -> int:
+def stage_seed(seed: Any, seeds: DictConfig, restart: Any, stage: str) -> int:
     """The seed of a stage (`intermediate`, `target` or `probing`): `seed` when set, else the paper's
-    seed of the stage for this restart (the config check refuses restarts beyond the seed list)."""
-    if cfg.get("seed") is not None:
-        return int(cfg.seed)
-    return int(cfg.seeds[stage][int(cfg.restart)])
+    seed of the stage for this restart, `seeds.<stage>[restart]` (the config check refuses restarts
+    beyond the seed list)."""
+    if seed is not None:
+        return int(seed)
+    return int(seeds[stage][int(restart)])
 
 
-def downstream_role(cfg: DictConfig) -> str:
-    return "probing" if cfg.target.get("probing") else "target"
+def downstream_role(target: DictConfig) -> str:
+    """The role of the task node in the target slot: `probing` or `target`."""
+    return "probing" if target.get("probing") else "target"
 
 
 def task_optim(run_optim: DictConfig, task: DictConfig) -> DictConfig:
@@ -190,13 +193,14 @@ class IdentityMaterial:
 def identity_material(cfg: DictConfig) -> IdentityMaterial:
     """The one function of the composed config that says what a cell is (see the module's doc)."""
     none = cfg.intermediate.get("name") == NO_TASK
+    seed, seeds, restart = cfg.get("seed"), cfg.get("seeds"), cfg.get("restart")
     intermediate = None
     if not none:
         intermediate = {
             "task": task_content(cfg.intermediate),
             "optim": _plain(task_optim(cfg.optim, cfg.intermediate)),
-            "seed": stage_seed(cfg, "intermediate"),
-            "control": control_material(cfg),
+            "seed": stage_seed(seed, seeds, restart, "intermediate"),
+            "control": control_material(cfg.get("control")),
         }
     shared = {
         "model": model_content(cfg.model),
@@ -213,43 +217,43 @@ def identity_material(cfg: DictConfig) -> IdentityMaterial:
         downstream={
             "task": task_content(cfg.target),
             "optim": _plain(task_optim(cfg.optim, cfg.target)),
-            "seed": stage_seed(cfg, downstream_role(cfg)),
-            "restart": cfg.get("restart"),
+            "seed": stage_seed(seed, seeds, restart, downstream_role(cfg.target)),
+            "restart": restart,
         },
         forgetting=forgetting_content(cfg.get("forgetting"), cfg.model),
     )
 
 
-def slot(cfg: DictConfig) -> str:
-    """The readable part of a cell's name."""
-    parts = [str(cfg.intermediate.get("name"))]
-    if cfg.intermediate.get("name") != NO_TASK and control_name(cfg) != NO_CONTROL:
-        parts.append(control_name(cfg))  # e.g. mnli__l2sp__rte__r0...
-    parts += [str(cfg.target.get("name")), f"r{cfg.get('restart')}"]
-    if cfg.get("seed") is not None:
-        parts.append(f"s{cfg.seed}")
-    parts.append(f"lr{cfg.target.get('lr')}_do{cfg.target.get('dropout')}")
-    if cfg.intermediate.get("name") != NO_TASK and cfg.intermediate.get("train_size") is not None:
-        parts.append(f"n{cfg.intermediate.train_size}")
+def slot(
+    intermediate: DictConfig, target: DictConfig, control: DictConfig | None, restart: Any, seed: Any
+) -> str:
+    """The readable part of a cell's name, from its task nodes, `control` node, `restart` and `seed`."""
+    parts = [str(intermediate.get("name"))]
+    if intermediate.get("name") != NO_TASK and control_name(control) != NO_CONTROL:
+        parts.append(control_name(control))  # e.g. mnli__l2sp__rte__r0...
+    parts += [str(target.get("name")), f"r{restart}"]
+    if seed is not None:
+        parts.append(f"s{seed}")
+    parts.append(f"lr{target.get('lr')}_do{target.get('dropout')}")
+    if intermediate.get("name") != NO_TASK and intermediate.get("train_size") is not None:
+        parts.append(f"n{intermediate.train_size}")
     return "__".join(parts)
 
 
-def cell_name(cfg: DictConfig) -> str:
-    """The cell's run-dir name: its slot and a short hash of `IdentityMaterial.cell()`.
+def resolve_cell_name(*, _root_: DictConfig) -> str:
+    """The cell's run-dir name, `${stilts_cell_name:}` (conf/train.yaml `cell_name`, an OmegaConf
+    resolver: `_root_` is the composed config): its slot and a short hash of `IdentityMaterial.cell()`.
 
     Never raises: a config that cannot be hashed (e.g. a bad `restart`) still gets a name, so its job
     runs far enough to record the error in a result of its own instead of ending the sweep.
     """
+    cfg = _root_
     try:
         material: Any = identity_material(cfg).cell()
     except Exception as err:  # noqa: BLE001 - the config check names the problem when the cell runs
         material = {"unhashable": repr(err), "config": OmegaConf.to_yaml(cfg, resolve=False)}
-    return f"{slot(cfg)}__{short_hash(material, NAME_HASH_CHARS)}"
-
-
-def resolve_cell_name(*, _root_: DictConfig) -> str:
-    """OmegaConf resolver behind `${stilts_cell_name:}` (conf/train.yaml `cell_name`)."""
-    return cell_name(_root_)
+    name = slot(cfg.intermediate, cfg.target, cfg.get("control"), cfg.get("restart"), cfg.get("seed"))
+    return f"{name}__{short_hash(material, NAME_HASH_CHARS)}"
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ def cell_identity(
     """The identity of a cell.
 
     Args:
-        name: the cell's run-dir name (`cell_name`).
+        name: the cell's run-dir name (`resolve_cell_name`).
         material: `identity_material` of the cell's config.
         target_data: the downstream task's data fingerprints by split (`TaskDataModule.data_fingerprint`).
         intermediate_key: the intermediate encoder's cache key (covers its task's data), or None.

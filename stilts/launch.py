@@ -45,14 +45,15 @@ def share_cpu_threads() -> None:
         log.info("%d parallel jobs: %d CPU thread(s) each", jobs, threads)
 
 
-def claim_gpu(cfg: DictConfig) -> int | None:
+def claim_gpu(trainer: DictConfig) -> int | None:
     """Give this job a GPU of its own when several single-GPU jobs share a machine (joblib launcher).
 
     Each visible GPU has a lock file; the job takes the first free one and sets CUDA_VISIBLE_DEVICES
-    before CUDA starts. Jobs that use several devices (DDP) or a machine with one GPU are left alone.
+    before CUDA starts. Jobs whose `trainer` node uses several devices (DDP) or a machine with one GPU
+    are left alone.
     """
     if (
-        cfg.trainer.get("devices") != 1
+        trainer.get("devices") != 1
         or "CUDA_VISIBLE_DEVICES" in os.environ
         and "," not in os.environ["CUDA_VISIBLE_DEVICES"]
     ):

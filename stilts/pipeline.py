@@ -18,33 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from omegaconf import DictConfig
 
 import stilts
 from stilts.cache import EncoderCache, cache_key
-from stilts.controls import control_name
+from stilts.cell import Cell
+from stilts.controls import NO_CONTROL, control_name
 from stilts.forgetting.readout import MLM_HEAD
 from stilts.forgetting.store import forgetting_record
-from stilts.identity import (
-    NO_TASK,
-    CellIdentity,
-    cell_identity,
-    cell_name,
-    identity_material,
-    stage_seed,
-)
+from stilts.identity import NO_TASK, CellIdentity, cell_identity
 from stilts.launch import is_rank_zero
 from stilts.models.encoder import load_tokenizer
 from stilts.models.mlm_head import MaskedLMHead
 from stilts.result import CellResult, StageHparams, finished_result, main_range
-from stilts.runs import LOCK, check_folder_name, check_writable, prepare_run_dir, save_tensors, write_atomic
-from stilts.schedule import schedule_style
+from stilts.runs import LOCK, check_writable, prepare_run_dir, save_tensors, write_atomic
 from stilts.stage import StageOutcome, make_datamodule, train_stage
 from stilts.stale import report_older_entries, supersede_older_results
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import tokenizer_digest
-from stilts.tasks.spec import TaskSpec
-from stilts.validate import check_config
 
 log = logging.getLogger(__name__)
 PREDICTIONS = "predictions.jsonl"
@@ -62,23 +52,23 @@ def stage_data(datamodule: TaskDataModule, tokenizer: Any) -> dict[str, Any]:
     }
 
 
-def intermediate_key_material(cfg: DictConfig, datamodule: TaskDataModule, tokenizer: Any) -> dict[str, Any]:
+def intermediate_key_material(cell: Cell, datamodule: TaskDataModule, tokenizer: Any) -> dict[str, Any]:
     """The material of the intermediate encoder's cache key (stilts.identity, with its task's data)."""
-    return identity_material(cfg).intermediate_key(stage_data(datamodule, tokenizer))
+    return cell.identity.intermediate_key(stage_data(datamodule, tokenizer))
 
 
 def intermediate_encoder(
-    cfg: DictConfig, datamodule: TaskDataModule, material: dict[str, Any], run_dir: Path, tokenizer: Any
+    cell: Cell, datamodule: TaskDataModule, material: dict[str, Any], run_dir: Path, tokenizer: Any
 ) -> dict[str, Any]:
-    """Get (train at most once) the intermediate encoder; return its cache entry's description."""
-    spec, seed = datamodule.spec, int(material["seed"])
-    cache = EncoderCache(Path(cfg.paths.cache_dir) / "intermediate")
+    """Get (train at most once) the intermediate encoder of `cell` (whose intermediate stage trains on
+    `datamodule`, keyed by `material`); return its cache entry's description."""
+    assert cell.intermediate is not None, "a cell with a `none` intermediate has no intermediate encoder"
+    stage, spec, seed = cell.intermediate, datamodule.spec, int(material["seed"])
+    cache = EncoderCache(Path(cell.paths.cache_dir) / "intermediate")
     report_older_entries(cache.root, cache_key(material), spec.name, seed)
 
     def train(folder: Path) -> dict[str, Any]:
-        outcome = train_stage(
-            cfg, spec, "intermediate", seed, run_dir / "intermediate", tokenizer, None, datamodule
-        )
+        outcome = train_stage(cell, stage, run_dir / "intermediate", tokenizer, None, datamodule)
         meta: dict[str, Any] = {}
         try:
             save_tensors(
@@ -110,23 +100,23 @@ def intermediate_encoder(
     }
 
 
-def build_result(
-    cfg: DictConfig, spec: TaskSpec, seed: int, source: dict[str, Any], out: StageOutcome
-) -> CellResult:
+def build_result(cell: Cell, source: dict[str, Any], out: StageOutcome) -> CellResult:
+    """The finished record of `cell`, whose downstream stage ended with `out` from the encoder `source`."""
+    spec, seed = cell.downstream.spec, cell.downstream.seed
     degenerate = out.majority_baseline is not None and out.main <= out.majority_baseline + 1e-9
     return CellResult(
         status="finished",
         stilts_version=stilts.__version__,
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        cell=cfg.cell_name,
-        intermediate=cfg.intermediate.name,
-        control=control_name(cfg) if cfg.intermediate.name != NO_TASK else "none",
+        cell=cell.name,
+        intermediate=NO_TASK if cell.intermediate is None else cell.intermediate.spec.name,
+        control=NO_CONTROL if cell.intermediate is None else control_name(cell.intermediate.control),
         task=spec.name,
         role=spec.role,
         family=spec.cfg.get("family"),
-        restart=int(cfg.restart),
+        restart=cell.restart,
         seed=seed,
-        model=cfg.model.name,
+        model=cell.model.name,
         hparams=StageHparams(
             lr=spec.lr,
             dropout=spec.dropout,
@@ -134,10 +124,10 @@ def build_result(
             max_epochs=spec.max_epochs,
             val_interval=spec.val_interval,
             max_vals=spec.max_vals,
-            max_length=int(cfg.model.max_length),
+            max_length=cell.inputs.max_length,
         ),
-        schedule=schedule_style(cfg),
-        precision=str(cfg.trainer.get("precision")),  # changes the result (a setting of its own)
+        schedule=cell.schedule,
+        precision=str(cell.trainer.get("precision")),  # changes the result (a setting of its own)
         main_metric=list(spec.main_metric),
         main=out.main,
         main_range=main_range(out.module.val_metrics, spec.main_metric),
@@ -155,21 +145,18 @@ def build_result(
     )
 
 
-def run_cell(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+def run_cell(cell: Cell, run_dir: str | Path) -> dict[str, Any]:
     """Run one cell into `run_dir` and return its result record (also written as result.json).
 
-    The config is checked before any work; the run dir is locked for the cell's duration, so two
-    jobs of the same cell (e.g. a repeated value in a sweep) run it once: the second one waits, then
-    finds it finished.
+    `cell` is resolved from a checked config (stilts.cell.resolve_cell); the folders are checked
+    before any work, and the run dir is locked for the cell's duration, so two jobs of the same cell
+    (e.g. a repeated value in a sweep) run it once: the second one waits, then finds it finished.
     """
     run_dir = Path(run_dir)
-    for slot in ("intermediate", "target"):  # task names become folder names (run dirs, data folders)
-        check_folder_name(cfg[slot].get("name"), f"{slot}.name")
-    check_config(cfg)
-    check_writable(Path(cfg.paths.cache_dir), "paths.cache_dir")
+    check_writable(Path(cell.paths.cache_dir), "paths.cache_dir")
     check_writable(run_dir, "paths.output_dir")
     with FileLock(str(run_dir / LOCK)) if is_rank_zero() else nullcontext():
-        return _run_locked(cfg, run_dir)
+        return _run_locked(cell, run_dir)
 
 
 @dataclass
@@ -177,102 +164,90 @@ class PreparedCell:
     """A cell's identity and the data modules it computed them from (each built once per cell)."""
 
     identity: CellIdentity
-    target: TaskSpec
-    seed: int
     target_data: TaskDataModule
     intermediate: tuple[TaskDataModule, dict[str, Any]] | None  # data module, cache-key material
 
 
-def prepare_cell(cfg: DictConfig, tokenizer: Any) -> PreparedCell:
-    """Read what identifies the cell: both stages' task specs and data fingerprints, and the
-    intermediate encoder's cache key (stilts-plan calls this too, so both agree on every cell)."""
-    target = TaskSpec.from_config(cfg.target, key="target")
-    seed = stage_seed(cfg, target.role)
-    target_data = make_datamodule(cfg, target, tokenizer, seed)
+def prepare_cell(cell: Cell, tokenizer: Any) -> PreparedCell:
+    """Read what identifies the cell: both stages' data fingerprints and the intermediate encoder's
+    cache key (stilts-plan calls this too, so both agree on every cell)."""
+    downstream = cell.downstream
+    target_data = make_datamodule(cell, downstream.spec, tokenizer, downstream.seed)
     fingerprints = {split: target_data.data_fingerprint(split) for split in DATA_SPLITS}
-    material = identity_material(cfg)
     intermediate: tuple[TaskDataModule, dict[str, Any]] | None = None
-    if cfg.intermediate.name != NO_TASK:
-        spec = TaskSpec.from_config(cfg.intermediate, key="intermediate")
-        datamodule = make_datamodule(cfg, spec, tokenizer, stage_seed(cfg, "intermediate"))
-        intermediate = datamodule, material.intermediate_key(stage_data(datamodule, tokenizer))
+    if cell.intermediate is not None:
+        datamodule = make_datamodule(cell, cell.intermediate.spec, tokenizer, cell.intermediate.seed)
+        intermediate = datamodule, cell.identity.intermediate_key(stage_data(datamodule, tokenizer))
     key = cache_key(intermediate[1]) if intermediate else None
-    identity = cell_identity(str(cfg.get("cell_name") or cell_name(cfg)), material, fingerprints, key)
-    return PreparedCell(identity, target, seed, target_data, intermediate)
+    identity = cell_identity(cell.name, cell.identity, fingerprints, key)
+    return PreparedCell(identity, target_data, intermediate)
 
 
-def _run_locked(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    tokenizer = load_tokenizer(cfg.model)
-    cell = prepare_cell(cfg, tokenizer)
-    done = finished_result(run_dir, cell.identity.digest)
-    if done is not None and not cfg.get("force", False):
-        log.info(
-            "cell %s already finished (%s); skipping it (force=true reruns it)", cell.identity.name, run_dir
-        )
+def _run_locked(cell: Cell, run_dir: Path) -> dict[str, Any]:
+    tokenizer = load_tokenizer(cell.model)
+    prepared = prepare_cell(cell, tokenizer)
+    done = finished_result(run_dir, prepared.identity.digest)
+    if done is not None and not cell.force:
+        log.info("cell %s already finished (%s); skipping it (force=true reruns it)", cell.name, run_dir)
         return {**done.to_dict(), "skipped": True}
     if is_rank_zero():
         supersede_older_results(run_dir)
-        prepare_run_dir(run_dir, cell.identity, force=bool(cfg.get("force", False)))
-    if cell.intermediate is None:
+        prepare_run_dir(run_dir, prepared.identity, force=cell.force)
+    if prepared.intermediate is None:
         source: dict[str, Any] = {
             "kind": "pretrained",
-            "model": cfg.model.name,
-            "pretrained": cfg.model.pretrained,
+            "model": cell.model.name,
+            "pretrained": cell.model.pretrained,
         }
         weights = None
     else:
-        source = intermediate_encoder(cfg, *cell.intermediate, run_dir, tokenizer)
+        source = intermediate_encoder(cell, *prepared.intermediate, run_dir, tokenizer)
         weights = Path(source["path"])
     # Measured once per encoder (cached beside it), before the target stage so a problem shows early.
     forgetting = (
-        forgetting_record(cfg, tokenizer, weights.parent if weights else None) if is_rank_zero() else None
+        forgetting_record(cell, tokenizer, weights.parent if weights else None) if is_rank_zero() else None
     )
-    target = cell.target
-    stage_dir = run_dir / target.role
-    outcome = train_stage(
-        cfg, target, target.role, cell.seed, stage_dir, tokenizer, weights, cell.target_data
-    )
+    stage_dir = run_dir / cell.downstream.role
+    outcome = train_stage(cell, cell.downstream, stage_dir, tokenizer, weights, prepared.target_data)
     try:
-        result = _finish(cfg, run_dir, cell.identity, target, cell.seed, source, outcome, forgetting)
+        result = _finish(cell, run_dir, prepared.identity, source, outcome, forgetting)
     finally:
         outcome.close_logger(status="failed")  # a no-op when _finish closed it after writing the result
     return result.to_dict()
 
 
 def _finish(
-    cfg: DictConfig,
+    cell: Cell,
     run_dir: Path,
     identity: CellIdentity,
-    target: TaskSpec,
-    seed: int,
     source: dict[str, Any],
     outcome: StageOutcome,
     forgetting: dict[str, Any] | None = None,
 ) -> CellResult:
     """Write the cell's result, predictions and (optionally) encoder; close the stage's logger."""
-    size = cfg.intermediate.get("train_size") if cfg.intermediate.name != NO_TASK else None
+    size = None if cell.intermediate is None else cell.intermediate.spec.train_size
     result = replace(
-        build_result(cfg, target, seed, source, outcome),
+        build_result(cell, source, outcome),
         forgetting=forgetting,
         cell=identity.name,
         cell_digest=identity.digest,
         identity=identity.record(),
-        intermediate_train_size=None if size is None else int(size),
+        intermediate_train_size=size,
     )
     result = replace(result, wandb_run=outcome.close_logger({"result": result.to_dict()}))
     if not is_rank_zero():  # results and predictions are written once, by rank zero
         return result
     lines = "".join(json.dumps(row) + "\n" for row in sorted(outcome.predictions, key=lambda r: r["idx"]))
     write_atomic(run_dir / PREDICTIONS, lines)
-    if cfg.get("save_encoder"):
+    if cell.save_encoder:
         weights = {k: v.contiguous() for k, v in outcome.module.encoder.state_dict().items()}
         save_tensors(weights, run_dir / "encoder.safetensors")
         _save_mlm_head(outcome.module.head, run_dir)
     path = result.write(run_dir)
-    if cfg.get("keep_checkpoints") is False:
-        for stage in ("intermediate", target.role):
+    if cell.delete_checkpoints:
+        for stage in ("intermediate", cell.downstream.role):
             shutil.rmtree(run_dir / stage / "checkpoints", ignore_errors=True)
-    log.info("cell %s: %s main=%.4f -> %s", identity.name, target.name, result.main, path)
+    log.info("cell %s: %s main=%.4f -> %s", identity.name, cell.downstream.spec.name, result.main, path)
     return result
 
 

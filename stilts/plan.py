@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra import compose, initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -41,9 +41,12 @@ from tqdm import tqdm
 
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.errors import ConfigError, StiltsError
-from stilts.identity import KEY_VERSION, identity_material, short_hash
+from stilts.identity import KEY_VERSION, IdentityMaterial, identity_material, short_hash
 from stilts.result import RESULT, RecordError, read_result
 from stilts.stale import older_entries, older_results
+
+if TYPE_CHECKING:
+    from stilts.cell import Cell
 
 log = logging.getLogger("stilts")
 STATUSES = ("finished", "failed", "to run", "invalid")
@@ -117,36 +120,39 @@ def _tokenizer(model_yaml: str) -> Any:
     return load_tokenizer(OmegaConf.create(model_yaml))
 
 
-def intermediate_of(cfg: DictConfig) -> tuple[str | None, tuple[Path, ...]]:
-    """What identifies the cell's intermediate training (stilts.identity; None for a baseline), and the
-    cache entries of its task and seed that an older key version wrote."""
-    material = identity_material(cfg)
+def intermediate_of(
+    material: IdentityMaterial, cache_dir: Path, task: str
+) -> tuple[str | None, tuple[Path, ...]]:
+    """What identifies the cell's intermediate training (its identity `material`; None for a
+    baseline), and the cache entries of its `task` and seed under `cache_dir` that an older key version
+    wrote."""
     if material.intermediate is None:
         return None, ()
-    root = Path(cfg.paths.cache_dir) / "intermediate"
-    older = older_entries(root, str(cfg.intermediate.name), int(material.intermediate["seed"]))
+    older = older_entries(cache_dir / "intermediate", task, int(material.intermediate["seed"]))
     return short_hash(material.intermediate_key()), tuple(older)
 
 
 def job_status(compose_job: Composer, overrides: list[str], check: bool) -> Job:
     """Compose one job, name its run dir and key its intermediate training; when `check`, check its
     config and compare a result in its run dir with the cell's identity."""
+    from stilts.cell import resolve_cell
     from stilts.pipeline import prepare_cell
-    from stilts.validate import check_config
 
     composed = compose_job(overrides)
-    cfg = _plain(composed)
+    # The job's config without the `hydra` node, as the task function sees it.
+    cfg = OmegaConf.masked_copy(composed, [k for k in composed.keys() if k != "hydra"])
     run_dir = Path(composed.hydra.sweep.dir) / str(composed.hydra.sweep.subdir)
     job = tuple(overrides)
     try:
-        if check:
-            check_config(cfg)
+        cell = resolve_cell(cfg) if check else None
         try:
-            intermediate, encoders = intermediate_of(cfg)
+            material = identity_material(cfg) if cell is None else cell.identity
+            cache_dir = Path(cfg.paths.cache_dir)
+            intermediate, encoders = intermediate_of(material, cache_dir, str(cfg.intermediate.name))
         except Exception:  # a config the identity cannot read (e.g. a restart beyond the seeds)
-            check_config(cfg)  # names the problem
+            resolve_cell(cfg)  # names the problem
             raise
-        stages = stage_settings(cfg) if check else ()
+        stages = stage_settings(cell) if cell is not None else ()
     except StiltsError as err:
         return Job(job, "invalid", run_dir, str(err))
     known = {"intermediate": intermediate, "older_encoders": encoders, "stages": stages}
@@ -159,7 +165,8 @@ def job_status(compose_job: Composer, overrides: list[str], check: bool) -> Job:
         note = f"a result of an older key version is in {older[0]}; it is not reused" if older else ""
         return Job(job, "to run", run_dir, note, older_results=older, **known)
     try:
-        identity = prepare_cell(cfg, _tokenizer(OmegaConf.to_yaml(cfg.model, resolve=True))).identity
+        cell = cell or resolve_cell(cfg)
+        identity = prepare_cell(cell, _tokenizer(OmegaConf.to_yaml(cell.model, resolve=True))).identity
     except StiltsError as err:
         return Job(job, "to run", run_dir, f"cannot be checked: {err}", **known)
     if result.finishes(identity.digest):
@@ -170,33 +177,20 @@ def job_status(compose_job: Composer, overrides: list[str], check: bool) -> Job:
     return Job(job, "to run", run_dir, note, **known)
 
 
-def stage_settings(cfg: DictConfig) -> tuple[str, ...]:
+def stage_settings(cell: Cell) -> tuple[str, ...]:
     """What each stage of the cell trains with, as `stilts-train` would (for `--list`)."""
-    from stilts.identity import stage_seed, task_optim
-    from stilts.schedule import schedule_style
-    from stilts.tasks.spec import NO_TASK, TaskSpec
-
     stages = []
-    for slot in ("intermediate", "target"):
-        if cfg[slot].get("name") == NO_TASK:
-            continue
-        spec = TaskSpec.from_config(cfg[slot], key=slot)
-        role = "intermediate" if slot == "intermediate" else spec.role
-        optimizer = str(task_optim(cfg.optim, cfg[slot]).optimizer._target_).rsplit(".", 1)[-1]
+    for stage in cell.stages():
+        spec = stage.spec
+        optimizer = str(stage.optim.optimizer._target_).rsplit(".", 1)[-1]
         epochs = "none" if spec.max_epochs is None else spec.max_epochs
         stages.append(
-            f"{role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
+            f"{stage.role} {spec.name}: lr {spec.lr:g} dropout {spec.dropout:g} batch {spec.batch_size} "
             f"epochs {epochs} val every {spec.val_interval} (at most {spec.max_vals}) "
-            f"patience {spec.patience} {optimizer} schedule {schedule_style(cfg)} "
-            f"precision {cfg.trainer.precision} seed {stage_seed(cfg, role)}"
+            f"patience {spec.patience} {optimizer} schedule {cell.schedule} "
+            f"precision {cell.trainer.precision} seed {stage.seed}"
         )
     return tuple(stages)
-
-
-def _plain(cfg: DictConfig) -> DictConfig:
-    """The job's config without the `hydra` node, as the task function sees it."""
-    node = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
-    return node
 
 
 def plan(arguments: list[str], detailed: bool = False) -> list[Job]:

@@ -268,9 +268,9 @@ def main_range(metrics: Mapping[str, object], main_metric: tuple[str, ...]) -> l
 
 
 def record_failure(run_dir: Path, cfg: DictConfig, error: BaseException) -> CellResult:
-    """Write a `failed` result.json naming the error, so the sweep can go on and report it. Never
-    raises on a bad config (a field it cannot read is left out), nor when the record cannot be written
-    (e.g. a full disk): that is logged, naming the path."""
+    """Write a `failed` result.json naming the error, so the sweep can go on and report it. Reads the
+    composed config (a failed cell's may not resolve, stilts.cell). Never raises on a bad one (a field
+    it cannot read is left out), nor when the record cannot be written (a full disk: logged, with path)."""
     from stilts.identity import identity_material, short_hash  # imports torch: only where cells run
 
     def safe(read: Any, kind: type) -> Any:

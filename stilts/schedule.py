@@ -97,18 +97,18 @@ def stage_schedule(style: str, spec: TaskSpec, steps_per_epoch: int) -> StageSch
     raise ConfigError(f"`schedule.style` is {style!r}; use one of {', '.join(SCHEDULE_STYLES)}")
 
 
-def schedule_style(cfg: DictConfig) -> str:
-    """`schedule.style` of the run (conf/schedule/), the paper's `jiant` when unset."""
-    return str((cfg.get("schedule") or {}).get("style", "jiant"))
+def schedule_style(node: DictConfig | None) -> str:
+    """`style` of the run's `schedule` node (conf/schedule/), the paper's `jiant` when unset."""
+    return str((node or {}).get("style", "jiant"))
 
 
-def trainer_limits(cfg: DictConfig, schedule: StageSchedule) -> dict[str, Any]:
-    """The Trainer arguments that carry the stage's schedule. A `trainer.max_steps` of the run (e.g.
-    `debug=limit`) still caps a jiant-style run; the LR schedule keeps jiant's `t_total`."""
+def trainer_limits(trainer: DictConfig, schedule: StageSchedule) -> dict[str, Any]:
+    """The Trainer arguments that carry the stage's schedule. A `max_steps` of the run's `trainer` node
+    (e.g. `debug=limit`) still caps a jiant-style run; the LR schedule keeps jiant's `t_total`."""
     limits: dict[str, Any] = {"val_check_interval": schedule.val_interval, "check_val_every_n_epoch": None}
     if schedule.max_steps is None:
         return {**limits, "max_epochs": schedule.max_epochs}
-    cap = cfg.trainer.get("max_steps")
+    cap = trainer.get("max_steps")
     steps = schedule.max_steps if cap is None or cap < 0 else min(schedule.max_steps, int(cap))
     # No epoch limit of Lightning's: jiant's acts at validations, through max_steps.
     return {**limits, "max_epochs": -1, "max_steps": steps}

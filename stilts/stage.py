@@ -18,14 +18,14 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
 from stilts.callbacks import ExactResume, NonFiniteLoss, ValidationCounter, progress_bars
+from stilts.cell import Cell, StageSettings
 from stilts.checkpoints import load_checkpoint, resume_checkpoint
 from stilts.contracts import BindsEncoder, BindsReferences
 from stilts.controls import build_control
 from stilts.controls.base import ControlContext
-from stilts.identity import task_optim
 from stilts.models.encoder import build_encoder
 from stilts.models.module import TransferModule
-from stilts.schedule import schedule_style, stage_schedule, trainer_limits
+from stilts.schedule import stage_schedule, trainer_limits
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import TaskSpec
 
@@ -75,18 +75,19 @@ def finish_logger(
 
 
 def make_datamodule(
-    cfg: DictConfig, spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, seed: int
+    cell: Cell, spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, seed: int
 ) -> TaskDataModule:
+    """The data of a stage of `cell` training `spec`, batched in the order `seed` draws."""
     return TaskDataModule(
         spec,
         tokenizer,
-        data_dir=cfg.paths.data_dir,
-        cache_dir=cfg.paths.cache_dir,
-        source=cfg.data.source,
-        max_length=cfg.model.max_length,
-        truncation=cfg.model.truncation,
+        data_dir=cell.paths.data_dir,
+        cache_dir=cell.paths.cache_dir,
+        source=cell.inputs.source,
+        max_length=cell.inputs.max_length,
+        truncation=cell.inputs.truncation,
         seed=seed,
-        num_workers=cfg.data.num_workers,
+        num_workers=cell.inputs.num_workers,
     )
 
 
@@ -102,23 +103,16 @@ class StageContext:
     patience: int  # EarlyStopping's: validations without improvement before the stop (stilts.schedule)
 
 
-def stage_view(cfg: DictConfig, context: StageContext) -> DictConfig:
-    """A copy of the cell's config with `stage` filled from `context`, to instantiate the stage's
-    callbacks and logger from; the cell's own config is never written to."""
-    view = OmegaConf.merge(cfg, {"stage": dataclasses.asdict(context)})
+def stage_view(cell: Cell, context: StageContext) -> DictConfig:
+    """A copy of the cell's composed config with `stage` filled from `context`, to instantiate the
+    stage's callbacks and logger from; the cell's own config is never written to."""
+    view = OmegaConf.merge(cell.composed, {"stage": dataclasses.asdict(context)})
     assert isinstance(view, DictConfig)
     return view
 
 
-def stage_optim(cfg: DictConfig, spec: TaskSpec) -> DictConfig:
-    """The optimisation a stage of `spec` trains with: the task's own `optim` node when it has one (edge
-    probing: jiant's base_edgeprobe recipe, conf/optim/edge_probing.yaml), else the run's `optim`
-    (the rule lives in stilts.identity.task_optim, which keys the cell with it)."""
-    return task_optim(cfg.optim, spec.cfg)
-
-
 def transfer_module(
-    cfg: DictConfig,
+    optim: DictConfig,
     spec: TaskSpec,
     encoder: Any,
     head: Any,
@@ -126,9 +120,9 @@ def transfer_module(
     control: Any = None,
     total_steps: int | None = None,
 ) -> TransferModule:
-    """The stage's LightningModule: encoder, head and metrics, with the stage's optimizer, schedule and
-    no-decay list (completed in `configure_optimizers`; the schedule over `total_steps` when given)."""
-    optim = stage_optim(cfg, spec)
+    """The stage's LightningModule: encoder, head and metrics, with the optimizer, schedule and no-decay
+    list of the stage's `optim` node (StageSettings.optim; completed in `configure_optimizers`, the
+    schedule over `total_steps` when given)."""
     return TransferModule(
         encoder,
         head,
@@ -157,58 +151,59 @@ def ieee_fp32_matmuls() -> None:
 
 
 def train_stage(
-    cfg: DictConfig,
-    spec: TaskSpec,
-    role: str,
-    seed: int,
+    cell: Cell,
+    stage: StageSettings,
     stage_dir: Path,
     tokenizer: PreTrainedTokenizerBase,
     encoder_weights: Path | None = None,
     datamodule: TaskDataModule | None = None,
 ) -> StageOutcome:
-    """Train `spec` from the pretrained encoder, or from `encoder_weights` (loaded strictly).
+    """Train the `stage` of `cell` from the pretrained encoder, or from `encoder_weights` (loaded
+    strictly).
 
     `datamodule` is the stage's data when the caller has built it already (to fingerprint the data);
     its logger is finished as `failed` when the stage raises, and handed back open otherwise.
     """
     started = time.monotonic()
+    role, seed = stage.role, stage.seed
     ieee_fp32_matmuls()
     L.seed_everything(seed, workers=True)
     stage_dir.mkdir(parents=True, exist_ok=True)
-    datamodule = datamodule or make_datamodule(cfg, spec, tokenizer, seed)
+    datamodule = datamodule or make_datamodule(cell, stage.spec, tokenizer, seed)
     spec = datamodule.spec  # with its labels when the task derives them from training data
     datamodule.setup("fit")
 
-    encoder = build_encoder(cfg.model, dropout=spec.dropout, weights=encoder_weights)
+    encoder = build_encoder(cell.model, dropout=spec.dropout, weights=encoder_weights)
     head = instantiate(
         spec.cfg.head, hidden_size=encoder.config.hidden_size, labels=spec.labels, dropout=spec.dropout
     )
     if isinstance(head, BindsEncoder):  # e.g. the MLM decoder, tied to the input embeddings
         head.bind_encoder(encoder)
-    control = build_control(cfg, role, encoder, ControlContext(cfg, tokenizer, spec.batch_size, seed))
+    context = ControlContext(cell.model, cell.forgetting, tokenizer, spec.batch_size, seed)
+    control = build_control(stage.control, encoder, context)
     datamodule.train_wrapper = control.wrap_train_loader if control is not None else None
     metrics = {name: instantiate(node) for name, node in spec.cfg.metrics.items()}
     for metric in metrics.values():
         # Metrics scored on strings (SQuAD-style F1/EM) look up texts and gold answers by `idx`.
         if isinstance(metric, BindsReferences):
             metric.bind_references(datamodule.featurized("val"))
-    schedule = stage_schedule(schedule_style(cfg), spec, len(datamodule.train_dataloader()))
-    module = transfer_module(cfg, spec, encoder, head, metrics, control, schedule.total_steps)
+    schedule = stage_schedule(cell.schedule, spec, len(datamodule.train_dataloader()))
+    module = transfer_module(stage.optim, spec, encoder, head, metrics, control, schedule.total_steps)
     module.majority_label = datamodule.majority_label()
 
-    context = StageContext(role, spec.name, seed, str(stage_dir), schedule.early_stop_patience)
-    view = stage_view(cfg, context)
+    facts = StageContext(role, spec.name, seed, str(stage_dir), schedule.early_stop_patience)
+    view = stage_view(cell, facts)
     callbacks = [instantiate(node) for node in (view.callbacks or {}).values() if node is not None]
     non_finite, validations = NonFiniteLoss(), ValidationCounter()
-    callbacks += [ExactResume(), non_finite, validations, *progress_bars(cfg.trainer)]
+    callbacks += [ExactResume(), non_finite, validations, *progress_bars(cell.trainer)]
     logger = instantiate(view.logger) if view.get("logger") and view.logger.get("_target_") else False
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(view, resolve=True))
     try:
         trainer: L.Trainer = instantiate(
-            cfg.trainer,
-            **trainer_limits(cfg, schedule),
-            gradient_clip_val=stage_optim(cfg, spec).grad_clip,
+            cell.trainer,
+            **trainer_limits(cell.trainer, schedule),
+            gradient_clip_val=stage.optim.grad_clip,
             callbacks=callbacks,
             logger=logger,
             default_root_dir=str(stage_dir),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from stilts.errors import ConfigError
@@ -62,10 +63,9 @@ class SweepSummary(Callback):
     no result."""
 
     def __init__(self) -> None:
-        self.started = time.time()
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # One second of slack: file systems with coarse timestamps may date a job's files earlier.
+        # Hydra builds its callbacks right before `on_multirun_start` (hydra/_internal/hydra.py,
+        # `Hydra.multirun`), so this is the launch's start. One second of slack: file systems with
+        # coarse timestamps may date a job's files earlier.
         self.started = time.time() - 1.0
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -89,13 +89,8 @@ class OutputFolderCheck(Callback):
     instead of Hydra's traceback."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config, "hydra.run.dir")
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config, "hydra.sweep.dir")
-
-    @staticmethod
-    def _check(config: DictConfig, job_dir: str) -> None:
+        # Hydra sets `hydra.mode` before either hook runs; it says which folder the jobs go to.
+        job_dir = "hydra.sweep.dir" if config.hydra.mode == RunMode.MULTIRUN else "hydra.run.dir"
         try:
             check_folder_name(config.get("sweep_name"), "sweep_name")
             for slot in ("intermediate", "target"):
@@ -105,3 +100,5 @@ class OutputFolderCheck(Callback):
         except ConfigError as err:
             log.error("%s", err)
             raise SystemExit(2) from err
+
+    on_multirun_start = on_run_start  # the same check for a sweep

@@ -26,6 +26,7 @@ log = logging.getLogger("stilts")
 @hydra.main(version_base="1.3", config_path=CONF_PACKAGE, config_name="train")
 def run(cfg: DictConfig) -> float:
     # Heavy imports after Hydra has parsed the command line, so `--help` and `--cfg` stay fast.
+    from stilts.cell import resolve_cell
     from stilts.launch import claim_gpu, ddp_job_scope, prepare_ddp_relaunch, share_cpu_threads
     from stilts.pipeline import run_cell
     from stilts.result import RESULT, record_failure
@@ -38,12 +39,13 @@ def run(cfg: DictConfig) -> float:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    claim_gpu(cfg)
+    claim_gpu(cfg.trainer)
     share_cpu_threads()
     prepare_ddp_relaunch(run_dir)
     try:
         with ddp_job_scope():
-            result = run_cell(cfg, run_dir)
+            # The config is checked and resolved once; the cell runs from its typed settings.
+            result = run_cell(resolve_cell(cfg), run_dir)
     except Exception as err:  # one failing cell must not end a sweep: record it, go on
         record_failure(run_dir, cfg, err)
         if isinstance(err, StiltsError):  # a problem of the input, named by the message: no traceback

@@ -1,7 +1,8 @@
-"""The config check every cell passes before any work: the schema's types, ranges and unknown-key
-refusal (stilts.schema), every `_target_` node against its callable's signature (stilts.signatures),
-and the rules a schema cannot state: the `none` task only in the intermediate slot, its settings
-unused, and `restart` within the seed lists. Errors name the key, the value and what is allowed.
+"""The config checks every cell passes before any work; `stilts.cell.resolve_cell` runs them, in
+this order, before it reads a setting: the task names (folder-safe, `none` only in the intermediate
+slot), the schema's types, ranges and unknown-key refusal (stilts.schema, read there), the task nodes
+(stilts.tasks.spec), every `_target_` node against its callable's signature (stilts.signatures), and
+`restart` within the seed lists. Errors name the key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -11,38 +12,33 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 
 from stilts.errors import ConfigError
-from stilts.identity import NO_TASK, downstream_role
-from stilts.schema import RootSettings, TaskSettings
-from stilts.schema_check import fail, read_node, whole_number
+from stilts.identity import NO_TASK
+from stilts.runs import check_folder_name
+from stilts.schema_check import fail, whole_number
 from stilts.signatures import check_targets
-from stilts.tasks.spec import TaskSpec
 
 MIN_SEEDS = 1
+# The nodes besides the tasks and the control whose `_target_`s a cell instantiates.
+PARTS = ("model", "optim", "trainer", "callbacks", "logger")
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Refuse a cell config with an unknown key, a value of the wrong type or range, or a `_target_`
-    node with an argument its callable does not take.
-
-    Raises:
-        ConfigError: naming the first offending key, its value and what is allowed.
-    """
-    if cfg.target.get("name") == NO_TASK:
+def check_slots(intermediate: DictConfig, target: DictConfig) -> None:
+    """The task nodes of the two slots: their names become folder names (run dirs, data folders), and
+    `none` (no task) is a choice of the intermediate slot only."""
+    check_folder_name(intermediate.get("name"), "intermediate.name")
+    check_folder_name(target.get("name"), "target.name")
+    if target.get("name") == NO_TASK:
         raise ConfigError(
             "`task@target=none`: `none` (no task) is a choice of the intermediate slot only; "
             "choose a target or probing task for `task@target`"
         )
-    read_node(cfg, RootSettings, "")
-    if cfg.intermediate.get("name") == NO_TASK:
-        # No intermediate stage: a sweep may still set its settings for every choice (unused).
-        read_node(cfg.intermediate, TaskSettings, "intermediate", nullable=True, complete=False)
-    else:
-        TaskSpec.from_config(cfg.intermediate, key="intermediate")
-    TaskSpec.from_config(cfg.target, key="target")
-    for key in ("model", "optim", "trainer", "callbacks", "logger"):
-        check_targets(cfg.get(key), key)
-    check_control(cfg.get("control"))
-    check_restart(cfg)
+
+
+def check_parts(parts: dict[str, DictConfig | None], control: DictConfig | None) -> None:
+    """The `_target_` nodes of `parts` (PARTS, by config key) and the `control` node."""
+    for key, node in parts.items():
+        check_targets(node, key)
+    check_control(control)
 
 
 def check_control(node: DictConfig | None) -> None:
@@ -54,17 +50,16 @@ def check_control(node: DictConfig | None) -> None:
     check_targets(node, "control", extra=("name",))
 
 
-def check_restart(cfg: DictConfig) -> None:
-    """`restart` indexes the paper's seed list of each stage; beyond it, it would silently reuse a seed."""
-    restart = cfg.get("restart")
-    stages = [downstream_role(cfg)] + ([] if cfg.intermediate.get("name") == NO_TASK else ["intermediate"])
+def check_restart(restart: Any, seed: Any, seeds: DictConfig, stages: list[str]) -> None:
+    """`restart` indexes the paper's seed list (`seeds.<stage>`) of each of the cell's `stages`; beyond
+    it, it would silently reuse a seed. With an explicit `seed` any whole `restart` is allowed."""
     for stage in stages:
-        seeds = cfg.seeds.get(stage)
-        if not isinstance(seeds, ListConfig) or len(seeds) < MIN_SEEDS:
+        listed = seeds.get(stage)
+        if not isinstance(listed, ListConfig) or len(listed) < MIN_SEEDS:
             raise ConfigError(f"`seeds.{stage}` must be a list of seeds, one per restart")
-        if any(whole_number(s, 0) for s in seeds):
-            fail(f"seeds.{stage}", list(seeds), "whole numbers >= 0")
-        high = len(seeds) - 1 if cfg.get("seed") is None else None
+        if any(whole_number(s, 0) for s in listed):
+            fail(f"seeds.{stage}", list(listed), "whole numbers >= 0")
+        high = len(listed) - 1 if seed is None else None
         check_whole("restart", restart, high)
 
 

@@ -111,10 +111,11 @@ def run_tiny_cell(
     tmp_path: Path, overrides: Sequence[str] = (), run_name: str = "run", data_dir: Path = FIXTURES
 ) -> dict[str, Any]:
     """Run one cell on the tiny model into tmp_path/run_name and return its result record."""
+    from stilts.cell import resolve_cell
     from stilts.pipeline import run_cell
 
     cfg = compose_cfg([*tiny_overrides(tmp_path, data_dir), *overrides])
-    return run_cell(cfg, tmp_path / run_name)
+    return run_cell(resolve_cell(cfg), tmp_path / run_name)
 
 
 def train_steps(
@@ -152,13 +153,13 @@ def write_cell_result(
     """
     from hydra.utils import instantiate
 
-    from stilts.identity import cell_identity, identity_material, stage_seed
+    from stilts.cell import resolve_cell
+    from stilts.identity import cell_identity
     from stilts.pipeline import _finish
     from stilts.stage import StageOutcome
-    from stilts.tasks.spec import TaskSpec
 
     cfg = compose_cfg([*tiny_overrides(run_dir.parent / "unused", output_dir=run_dir.parent), *overrides])
-    spec = TaskSpec.from_config(cfg.target, key="target")
+    cell = resolve_cell(cfg)
     predictions = [
         {"idx": i, "preds": int(p), "target": int(t)}
         for i, (p, t) in enumerate(zip(preds, target, strict=True))
@@ -178,7 +179,7 @@ def write_cell_result(
         val_examples=len(predictions),
         wall_time_s=0.0,
     )
-    identity = cell_identity(cfg.cell_name, identity_material(cfg), {}, None)
-    source = {"kind": "pretrained" if cfg.intermediate.name == "none" else "intermediate"}
+    identity = cell_identity(cell.name, cell.identity, {}, None)
+    source = {"kind": "pretrained" if cell.intermediate is None else "intermediate"}
     run_dir.mkdir(parents=True, exist_ok=True)
-    return _finish(cfg, run_dir, identity, spec, stage_seed(cfg, spec.role), source, outcome, forgetting)
+    return _finish(cell, run_dir, identity, source, outcome, forgetting)

@@ -21,29 +21,27 @@ from stilts.errors import ConfigError
 NO_CONTROL = "none"
 
 
-def control_name(cfg: DictConfig) -> str:
-    """The control of the cell's intermediate stage (`none` when the config has no `control` node)."""
-    node = cfg.get("control")
+def control_name(node: DictConfig | None) -> str:
+    """The name of the `control` node (`none` when the config has no such node)."""
     return NO_CONTROL if node is None else str(node.get("name", NO_CONTROL))
 
 
-def control_material(cfg: DictConfig) -> dict[str, Any] | None:
+def control_material(node: DictConfig | None) -> dict[str, Any] | None:
     """The control's settings for cache keys and identities; None for `none`, so that the default
     leaves every key exactly as it was before controls existed."""
-    if control_name(cfg) == NO_CONTROL:
+    if control_name(node) == NO_CONTROL:
         return None
-    return OmegaConf.to_container(cfg.control, resolve=True)
+    return OmegaConf.to_container(node, resolve=True)
 
 
-def build_control(cfg: DictConfig, role: str, encoder: nn.Module, context: ControlContext) -> Control | None:
-    """The stage's control: only intermediate stages get one, and `none` is no control at all."""
-    if role != "intermediate" or control_name(cfg) == NO_CONTROL:
+def build_control(node: DictConfig | None, encoder: nn.Module, context: ControlContext) -> Control | None:
+    """The control of the `control` node for a stage (stilts.cell gives only intermediate stages one);
+    `none` is no control at all."""
+    if node is None or control_name(node) == NO_CONTROL:
         return None
-    node = {k: v for k, v in OmegaConf.to_container(cfg.control, resolve=True).items() if k != "name"}
-    if "_target_" not in node:
-        raise ConfigError(
-            f"`control` {control_name(cfg)}: the node has no `_target_` (conf/control/*.yaml)"
-        )
+    settings = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "name"}
+    if "_target_" not in settings:
+        raise ConfigError(f"`control` {control_name(node)}: the node has no `_target_` (conf/control/*.yaml)")
     # A partial: the settings come from the config, the live encoder and context from the stage.
-    make = instantiate(node, _partial_=True)
+    make = instantiate(settings, _partial_=True)
     return make(encoder=encoder, context=context)

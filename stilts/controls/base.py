@@ -13,10 +13,12 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ControlContext:
-    """What a control may need besides the encoder: the cell config, tokenizer, the stage's batch
-    size and seed."""
+    """What a control may need besides the encoder: the cell's `model` node (its `max_length`, its
+    pretrained MLM head) and `forgetting` node (where that head comes from,
+    stilts.forgetting.settings.head_source), the tokenizer, the stage's batch size and seed."""
 
-    cfg: DictConfig
+    model: DictConfig
+    forgetting: DictConfig | None
     tokenizer: Any
     batch_size: int
     seed: int

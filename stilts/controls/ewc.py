@@ -75,14 +75,14 @@ class EWC(Control):
 
 
 def _readout(context: ControlContext, encoder: nn.Module) -> MLMReadout:
-    source = head_source(context.cfg.forgetting, context.cfg.model)
+    source = head_source(context.forgetting, context.model)
     if source is None:
         raise ConfigError(
             "`control=ewc` needs the pretrained MLM head for its Fisher: set `forgetting.mlm_head` (or "
             "`model.encoder_weights` beside an mlm_head.safetensors), or choose control=l2sp"
         )
     if source == "hub":
-        return readout_from_masked_lm(context.cfg.model)
+        return readout_from_masked_lm(context.model)
     return readout_from_stilts_head(Path(source), encoder.get_input_embeddings().weight)
 
 
@@ -96,7 +96,7 @@ def estimate_fisher(
         read_sample(text, sentences),
         context.tokenizer,
         OmegaConf.create(settings),
-        int(context.cfg.model.max_length),
+        int(context.model.max_length),
     )
     params = {n: p for n, p in encoder.named_parameters() if p.requires_grad}
     fisher = {n: torch.zeros_like(p) for n, p in params.items()}

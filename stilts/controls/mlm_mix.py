@@ -117,9 +117,7 @@ class MLMMix(Control):
 
 def _mlm_loader(text: Path, context: ControlContext, probability: float, batch_size: int) -> DataLoader:
     tokenizer = context.tokenizer
-    encoded = tokenizer(
-        read_sample(text, 10**9), truncation=True, max_length=int(context.cfg.model.max_length)
-    )
+    encoded = tokenizer(read_sample(text, 10**9), truncation=True, max_length=int(context.model.max_length))
     examples = [
         {"input_ids": i, "attention_mask": m}
         for i, m in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
@@ -137,12 +135,12 @@ def _mlm_loader(text: Path, context: ControlContext, probability: float, batch_s
 def _init_from_pretrained_head(head: MaskedLMHead, context: ControlContext) -> None:
     """Start the MLM head from the pretrained one (a fresh head would first pull the encoder towards
     itself); left fresh when the model has none."""
-    source = head_source(context.cfg.forgetting, context.cfg.model)
+    source = head_source(context.forgetting, context.model)
     if source is None:
         return
     if source == "hub":
         try:
-            readout = readout_from_masked_lm(context.cfg.model)
+            readout = readout_from_masked_lm(context.model)
         except NoMLMHead:
             return
         state = {**{f"dense.{k}": v for k, v in readout.dense.state_dict().items()}}

@@ -19,6 +19,7 @@ import torch
 from filelock import FileLock
 from omegaconf import DictConfig
 
+from stilts.cell import Cell
 from stilts.forgetting.measures import measure_encoder
 from stilts.forgetting.readout import (
     MLMReadout,
@@ -28,7 +29,7 @@ from stilts.forgetting.readout import (
 )
 from stilts.forgetting.sample import masked_batches, read_sample
 from stilts.forgetting.settings import head_source, skip_reason
-from stilts.identity import identity_material, short_hash
+from stilts.identity import short_hash
 from stilts.models.encoder import build_encoder
 from stilts.runs import write_atomic
 from stilts.tasks.featurizers import tokenizer_digest
@@ -40,29 +41,32 @@ def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def compute_measures(cfg: DictConfig, tokenizer: Any, weights: Path | None) -> dict[str, Any]:
-    """Measure the encoder with `weights` (None: the pretrained encoder itself) against the pretrained one."""
+def compute_measures(
+    model: DictConfig, forgetting: DictConfig, tokenizer: Any, weights: Path | None
+) -> dict[str, Any]:
+    """Measure the encoder of the `model` node with `weights` (None: the pretrained encoder itself)
+    against the pretrained one, as the `forgetting` node says."""
     device = _device()
-    reference = build_encoder(cfg.model, dropout=0.0).to(device)
-    encoder = build_encoder(cfg.model, dropout=0.0, weights=weights).to(device) if weights else reference
-    head = head_source(cfg.forgetting, cfg.model)
+    reference = build_encoder(model, dropout=0.0).to(device)
+    encoder = build_encoder(model, dropout=0.0, weights=weights).to(device) if weights else reference
+    head = head_source(forgetting, model)
     readout: MLMReadout | None = None
     unavailable = "`forgetting.mlm_head` is null: no MLM head to read out with" if head is None else None
     if head == "hub":
         try:
-            readout = readout_from_masked_lm(cfg.model)
+            readout = readout_from_masked_lm(model)
         except NoMLMHead as err:  # never a random head in its place: the MLM loss is left out, saying why
             unavailable = str(err)
             log.warning("forgetting: %s", unavailable)
     elif head is not None:
         readout = readout_from_stilts_head(Path(head), reference.get_input_embeddings().weight)
-    texts = read_sample(Path(cfg.forgetting.text), int(cfg.forgetting.max_sentences))
+    texts = read_sample(Path(forgetting.text), int(forgetting.max_sentences))
     batches = [
         {k: v.to(device) for k, v in batch.items()}
-        for batch in masked_batches(texts, tokenizer, cfg.forgetting, int(cfg.model.max_length))
+        for batch in masked_batches(texts, tokenizer, forgetting, int(model.max_length))
     ]
     record = measure_encoder(
-        encoder, reference, readout.to(device) if readout else None, batches, int(cfg.forgetting.max_tokens)
+        encoder, reference, readout.to(device) if readout else None, batches, int(forgetting.max_tokens)
     )
     record["sentences"] = len(texts)
     record["mlm_unavailable"] = unavailable  # why `mlm_loss` is None (None when it was measured)
@@ -83,22 +87,23 @@ def _once(path: Path, lock: Path, compute: Callable[[], dict[str, Any]]) -> dict
     return record
 
 
-def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> dict[str, Any] | None:
+def forgetting_record(cell: Cell, tokenizer: Any, entry: Path | None) -> dict[str, Any] | None:
     """The forgetting measures of a cell's encoder for its result: the cache entry's `entry` (an
     intermediate encoder) or, with None, the pretrained encoder. None when measuring is switched off;
     a `skipped` reason when it cannot be done."""
-    if not cfg.get("forgetting") or not cfg.forgetting.get("enabled", False):
+    model, forgetting = cell.model, cell.forgetting
+    if not forgetting or not forgetting.get("enabled", False):
         return None
-    reason = skip_reason(cfg.forgetting, cfg.model)
+    reason = skip_reason(forgetting, model)
     if reason:
         log.warning("forgetting measures skipped: %s", reason)
         return {"skipped": reason}
-    digest = short_hash(identity_material(cfg).forgetting_key(tokenizer_digest(tokenizer)))
-    root = Path(cfg.paths.cache_dir) / "forgetting"
+    digest = short_hash(cell.identity.forgetting_key(tokenizer_digest(tokenizer)))
+    root = Path(cell.paths.cache_dir) / "forgetting"
     pretrained = _once(
         root / f"pretrained-{digest}.json",
         root / "pretrained.lock",
-        lambda: compute_measures(cfg, tokenizer, None),
+        lambda: compute_measures(model, forgetting, tokenizer, None),
     )
     if entry is None:
         record = {**pretrained, "encoder": "pretrained"}
@@ -107,7 +112,7 @@ def forgetting_record(cfg: DictConfig, tokenizer: Any, entry: Path | None) -> di
         measured = _once(
             entry / f"forgetting-{digest}.json",
             entry.parent / f"{entry.name}.lock",  # the cache entry's own lock (stilts.cache)
-            lambda: compute_measures(cfg, tokenizer, weights),
+            lambda: compute_measures(model, forgetting, tokenizer, weights),
         )
         record = {**measured, "encoder": entry.name}
     return {

@@ -6,27 +6,42 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig
 
+from stilts.cell import Cell
 from stilts.rank.evaluation import evaluation_table, grid_stage_seconds, realized_deltas, realized_scores
 from stilts.rank.features import RankError
-from stilts.rank.methods import Ranking, estimate_replaced_grid, rank
+from stilts.rank.methods import Ranking, RankSettings, estimate_replaced_grid, rank
 from stilts.rank.report import md_table, ranking_text, summary_table, write_evaluation
 from stilts.tasks.spec import NO_TASK
 
 log = logging.getLogger(__name__)
-Compose = Callable[..., DictConfig]
+Compose = Callable[..., Cell]  # (target, candidate="none") -> the settings of that cell
 
 
-def rank_one(cfg: DictConfig, compose: Compose, run_dir: Path) -> str:
-    """`stilts-rank task@target=T candidates=[...] method=M`: the ranking and its cost."""
-    target = str(cfg.target.name)
-    candidates = [str(c) for c in cfg.candidates or []]
-    ranking = rank(str(cfg.method), cfg, candidates, lambda c: compose(target, c), run_dir)
-    grid = estimate_replaced_grid(cfg, candidates, lambda c: compose(target, c), ranking)
+@dataclass(frozen=True)
+class RankRequest:
+    """What `stilts-rank` is asked: rank.yaml's own keys (their meaning is there)."""
+
+    method: str
+    methods: tuple[str, ...]
+    candidates: tuple[str, ...]
+    evaluate: Path | None
+    targets: tuple[str, ...] | None
+    out: Path | None
+    settings: RankSettings
+
+
+def rank_one(cell: Cell, request: RankRequest, compose: Compose, run_dir: Path) -> str:
+    """`stilts-rank task@target=T candidates=[...] method=M`: the ranking and its cost, for the target
+    of `cell`."""
+    target = cell.downstream.spec.name
+    candidates, settings = list(request.candidates), request.settings
+    ranking = rank(request.method, cell, settings, candidates, lambda c: compose(target, c), run_dir)
+    grid = estimate_replaced_grid(cell, settings, candidates, lambda c: compose(target, c), ranking)
     (run_dir / "ranking.json").write_text(json.dumps(_record(ranking), indent=2))
     return ranking_text(ranking, grid)
 
@@ -49,23 +64,30 @@ def _record(ranking: Ranking) -> dict:
     }
 
 
-def evaluate_grid(cfg: DictConfig, compose: Compose, run_dir: Path) -> str:
+def evaluate_grid(request: RankRequest, compose: Compose, run_dir: Path) -> str:
     """`stilts-rank evaluate=SWEEP methods=[...]`: every method for every target of the grid."""
-    sweep = Path(str(cfg.evaluate))
+    assert request.evaluate is not None, "evaluate_grid needs `evaluate`, the grid's sweep folder"
+    sweep, settings = request.evaluate, request.settings
     realized = realized_scores(sweep)
-    targets = [str(t) for t in cfg.targets] if cfg.get("targets") else list(realized.index)
+    targets = list(request.targets) if request.targets else list(realized.index)
     candidates = (
-        [str(c) for c in cfg.candidates] if cfg.candidates else [c for c in realized.columns if c != NO_TASK]
+        list(request.candidates) if request.candidates else [c for c in realized.columns if c != NO_TASK]
     )
     unknown = [t for t in targets if t not in realized.index]
     if unknown:
         raise RankError(f"`targets` names {unknown}, which have no finished cells in {sweep}")
     records, costs = [], []
-    for method in [str(m) for m in cfg.methods]:
+    for method in request.methods:
         memo: dict = {}  # semb embeds each task once for all targets
         for target in targets:
             ranking = rank(
-                method, compose(target), candidates, lambda c, t=target: compose(t, c), run_dir, memo
+                method,
+                compose(target),
+                settings,
+                candidates,
+                lambda c, t=target: compose(t, c),
+                run_dir,
+                memo,
             )
             records.append(_record(ranking))
             costs.append(
@@ -78,15 +100,15 @@ def evaluate_grid(cfg: DictConfig, compose: Compose, run_dir: Path) -> str:
                     "trained": len(ranking.cost.trained),
                 }
             )
-    out = Path(str(cfg.out)) if cfg.get("out") else run_dir
+    out = request.out or run_dir
     out.mkdir(parents=True, exist_ok=True)
     (out / "rankings.json").write_text(json.dumps(records, indent=2))
     table = evaluation_table(records, realized)
     cost_table = pd.DataFrame(costs).groupby("method", sort=False)[["wall_s", "sequences", "trained"]].sum()
-    grid_s = float(cfg.rank.grid_wall_s) if cfg.rank.get("grid_wall_s") else grid_stage_seconds(sweep)
+    grid_s = settings.grid_wall_s if settings.grid_wall_s else grid_stage_seconds(sweep)
     cost_table["share_of_grid"] = cost_table["wall_s"] / grid_s
     write_evaluation(table, realized_deltas(realized).loc[targets], cost_table, out)
-    basis = "measured grid wall time" if cfg.rank.get("grid_wall_s") else "sum of the records' stage times"
+    basis = "measured grid wall time" if settings.grid_wall_s else "sum of the records' stage times"
     lines = [
         f"stilts-rank evaluation on {sweep}: {len(targets)} targets x {len(candidates)} candidates",
         "mean over targets (random-ranking expectation beside each metric):",

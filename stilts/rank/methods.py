@@ -2,7 +2,8 @@
 and `semb` (dataset embeddings under the pretrained encoder alone).
 
 Each candidate's config is composed exactly as `stilts-train task@intermediate=<candidate>` with the
-same overrides would compose it, so its intermediate encoder has the grid's cache key: a cached
+same overrides would compose it and resolved into its cell's settings (stilts.cell), so its
+intermediate encoder has the grid's cache key: a cached
 encoder is reused, an absent one is trained once through the pipeline's own cache (and then serves
 the grid as well). Only `logme` and `hscore` need intermediate encoders; `semb` trains nothing.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from stilts.identity import stage_seed
+from stilts.cell import Cell, StageSettings
 from stilts.models.encoder import build_encoder, load_tokenizer
 from stilts.pipeline import intermediate_encoder, intermediate_key_material
 from stilts.rank.cost import Cost, GridEstimate, estimate_grid
@@ -32,8 +33,30 @@ from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.spec import NO_TASK, TaskSpec, known_tasks
 
 log = logging.getLogger(__name__)
-CandidateConfig = Callable[[str], DictConfig]
+CandidateCell = Callable[[str], Cell]  # a candidate's name -> the settings of its cell before the target
 FEATURE_SEED = 0  # the sample of examples a method reads does not depend on the restart
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    """`rank:` of conf/rank.yaml (its values and their meaning are there)."""
+
+    max_examples: int
+    semb_examples: int
+    batch_size: int
+    restarts: int
+    grid_wall_s: float | None  # None: the sum of the records' stage times stands in
+
+    @classmethod
+    def from_node(cls, node: DictConfig) -> RankSettings:
+        wall = node.get("grid_wall_s")
+        return cls(
+            max_examples=int(node.max_examples),
+            semb_examples=int(node.semb_examples),
+            batch_size=int(node.batch_size),
+            restarts=int(node.restarts),
+            grid_wall_s=float(wall) if wall else None,
+        )
 
 
 @dataclass
@@ -73,17 +96,24 @@ def check_candidates(candidates: list[str]) -> list[str]:
     return names
 
 
-def datamodule(cfg: DictConfig, spec: TaskSpec, tokenizer: Any) -> TaskDataModule:
-    return make_datamodule(cfg, spec, tokenizer, FEATURE_SEED)
+def datamodule(cell: Cell, spec: TaskSpec, tokenizer: Any) -> TaskDataModule:
+    return make_datamodule(cell, spec, tokenizer, FEATURE_SEED)
 
 
-def _intermediate_weights(cfg: DictConfig, candidate: str, run_dir: Path, tokenizer: Any, cost: Cost) -> Path:
-    spec = TaskSpec.from_config(cfg.intermediate, key=f"intermediate (candidate {candidate})")
+def intermediate_stage(cell: Cell, candidate: str) -> StageSettings:
+    """The intermediate stage of a candidate's cell (a `none` candidate is refused up front)."""
+    if cell.intermediate is None:
+        raise RankError(f"candidate `{candidate}` has no intermediate stage")
+    return cell.intermediate
+
+
+def _intermediate_weights(cell: Cell, candidate: str, run_dir: Path, tokenizer: Any, cost: Cost) -> Path:
+    stage = intermediate_stage(cell, candidate)
     started = time.monotonic()
-    seed = stage_seed(cfg, "intermediate")
-    data = make_datamodule(cfg, spec, tokenizer, seed)  # as the pipeline builds it: the grid's cache key
-    material = intermediate_key_material(cfg, data, tokenizer)
-    source = intermediate_encoder(cfg, data, material, run_dir / candidate, tokenizer)
+    # As the pipeline builds it: the grid's cache key.
+    data = make_datamodule(cell, stage.spec, tokenizer, stage.seed)
+    material = intermediate_key_material(cell, data, tokenizer)
+    source = intermediate_encoder(cell, data, material, run_dir / candidate, tokenizer)
     if source["trained_now"]:
         cost.trained.append(candidate)
         cost.train_wall_s += time.monotonic() - started
@@ -94,23 +124,28 @@ def _intermediate_weights(cfg: DictConfig, candidate: str, run_dir: Path, tokeni
 
 
 def rank_by_features(
-    method: str, cfg: DictConfig, candidates: list[str], candidate_cfg: CandidateConfig, run_dir: Path
+    method: str,
+    cell: Cell,
+    settings: RankSettings,
+    candidates: list[str],
+    candidate_cell: CandidateCell,
+    run_dir: Path,
 ) -> Ranking:
     """`logme` or `hscore`: the target's training examples under each candidate's encoder."""
     started, cost = time.monotonic(), Cost()
-    target = TaskSpec.from_config(cfg.target, key="target")
+    target = cell.downstream.spec
     rows = row_maker(target.name, str(target.cfg.head._target_))  # refuse before training anything
     estimator = {"logme": logme, "hscore": hscore}[method]
-    tokenizer = load_tokenizer(cfg.model)
-    data = datamodule(cfg, target, tokenizer)
-    examples = sample(data.featurized("train"), cfg.rank.max_examples, FEATURE_SEED)
+    tokenizer = load_tokenizer(cell.model)
+    data = datamodule(cell, target, tokenizer)
+    examples = sample(data.featurized("train"), settings.max_examples, FEATURE_SEED)
     collate = data.featurizer.collator(tokenizer.pad_token_id)
     scores = {}
     for name in candidates:
-        ccfg = candidate_cfg(name)
-        weights = _intermediate_weights(ccfg, name, run_dir, tokenizer, cost)
-        encoder = build_encoder(ccfg.model, dropout=0.0, weights=weights).to(device())
-        encoded = encode_rows(encoder, examples, collate, rows, cfg.rank.batch_size)
+        candidate = candidate_cell(name)
+        weights = _intermediate_weights(candidate, name, run_dir, tokenizer, cost)
+        encoder = build_encoder(candidate.model, dropout=0.0, weights=weights).to(device())
+        encoded = encode_rows(encoder, examples, collate, rows, settings.batch_size)
         if np.unique(encoded.labels).size < 2:
             raise RankError(f"target `{target.name}`: the sampled training examples hold one label only")
         cost.sequences += encoded.sequences
@@ -121,10 +156,10 @@ def rank_by_features(
 
 
 def rank_by_semb(
-    cfg: DictConfig,
+    cell: Cell,
+    settings: RankSettings,
     candidates: list[str],
-    candidate_cfg: CandidateConfig,
-    run_dir: Path,
+    candidate_cell: CandidateCell,
     memo: dict[str, np.ndarray] | None = None,
 ) -> Ranking:
     """`semb`: cosine similarity of each candidate's dataset embedding to the target's.
@@ -133,27 +168,27 @@ def rank_by_semb(
     targets); only embeddings computed in this call count in its cost."""
     memo = {} if memo is None else memo
     started, cost = time.monotonic(), Cost()
-    target = TaskSpec.from_config(cfg.target, key="target")
-    tokenizer = load_tokenizer(cfg.model)
-    encoder = build_encoder(cfg.model, dropout=0.0).to(device())  # pretrained (or model.encoder_weights)
+    target = cell.downstream.spec
+    tokenizer = load_tokenizer(cell.model)
+    encoder = build_encoder(cell.model, dropout=0.0).to(device())  # pretrained (or model.encoder_weights)
 
-    def embed(node: DictConfig, spec: TaskSpec) -> np.ndarray:
+    def embed(owner: Cell, spec: TaskSpec) -> np.ndarray:
         if spec.name in memo:
             return memo[spec.name]
-        data = datamodule(node, spec, tokenizer)
-        examples = sample(data.featurized("train"), cfg.rank.semb_examples, FEATURE_SEED)
+        data = datamodule(owner, spec, tokenizer)
+        examples = sample(data.featurized("train"), settings.semb_examples, FEATURE_SEED)
         vector, sequences = mean_embedding(
-            encoder, examples, data.featurizer.collator(tokenizer.pad_token_id), cfg.rank.batch_size
+            encoder, examples, data.featurizer.collator(tokenizer.pad_token_id), settings.batch_size
         )
         cost.sequences += sequences
         memo[spec.name] = vector
         return vector
 
-    reference = embed(cfg, target)
+    reference = embed(cell, target)
     scores = {}
     for name in candidates:
-        ccfg = candidate_cfg(name)
-        vector = embed(ccfg, TaskSpec.from_config(ccfg.intermediate, key=f"intermediate (candidate {name})"))
+        candidate = candidate_cell(name)
+        vector = embed(candidate, intermediate_stage(candidate, name).spec)
         scores[name] = float(vector @ reference / (np.linalg.norm(vector) * np.linalg.norm(reference)))
     cost.wall_s = time.monotonic() - started
     return Ranking("semb", target.name, scores, cost)
@@ -164,34 +199,34 @@ METHODS = ("logme", "hscore", "semb")
 
 def rank(
     method: str,
-    cfg: DictConfig,
+    cell: Cell,
+    settings: RankSettings,
     candidates: list[str],
-    candidate_cfg: CandidateConfig,
+    candidate_cell: CandidateCell,
     run_dir: Path,
     memo: dict[str, np.ndarray] | None = None,
 ) -> Ranking:
-    """Rank `candidates` for `cfg.target` with `method` (one of METHODS); `memo`: see rank_by_semb."""
+    """Rank `candidates` for the downstream task of `cell` with `method` (one of METHODS); intermediate
+    encoders a method needs are trained under `run_dir`; `memo`: see rank_by_semb."""
     names = check_candidates(list(candidates))
     if method == "semb":
-        return rank_by_semb(cfg, names, candidate_cfg, run_dir, memo)
+        return rank_by_semb(cell, settings, names, candidate_cell, memo)
     if method in ("logme", "hscore"):
-        return rank_by_features(method, cfg, names, candidate_cfg, run_dir)
+        return rank_by_features(method, cell, settings, names, candidate_cell, run_dir)
     raise RankError(f"`method` is {method!r}; use one of {', '.join(METHODS)}")
 
 
 def estimate_replaced_grid(
-    cfg: DictConfig, candidates: list[str], candidate_cfg: CandidateConfig, ranking: Ranking
+    cell: Cell, settings: RankSettings, candidates: list[str], candidate_cell: CandidateCell, ranking: Ranking
 ) -> GridEstimate:
     """Estimated cost of training the candidates and `rank.restarts` target cells for each."""
-    tokenizer = load_tokenizer(cfg.model)
+    tokenizer = load_tokenizer(cell.model)
 
-    def size(node: DictConfig, key: str) -> tuple[int, int]:
-        spec = TaskSpec.from_config(node, key=key)
-        n = len(datamodule(cfg, spec, tokenizer).read_split("train"))  # records only: no tokenizing
+    def size(spec: TaskSpec) -> tuple[int, int]:
+        n = len(datamodule(cell, spec, tokenizer).read_split("train"))  # records only: no tokenizing
         n = min(n, spec.train_size) if spec.train_size is not None else n
         return n, int(spec.max_epochs)
 
-    inter = {name: size(candidate_cfg(name).intermediate, f"intermediate ({name})") for name in candidates}
-    return estimate_grid(
-        inter, size(cfg.target, "target"), int(cfg.rank.restarts), ranking.cost.seconds_per_sequence
-    )
+    inter = {name: size(intermediate_stage(candidate_cell(name), name).spec) for name in candidates}
+    target = size(cell.downstream.spec)
+    return estimate_grid(inter, target, settings.restarts, ranking.cost.seconds_per_sequence)

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from benchmarks.runners import build_module
+from stilts.cell import resolve_cell
 from stilts.pipeline import run_cell
 from tests.helpers import REPRESENTATIVE_TASKS, compose_cfg, fixture_datamodule, full_config, tiny_overrides
 
@@ -72,6 +73,6 @@ END_TO_END = ("rte", "sst2", "ccg", "copa", "ep_pos", "ep_srl", "mlm", "multirc"
 @pytest.mark.parametrize("task", END_TO_END)
 def test_cell_runs_end_to_end(tmp_path, task: str, model: str) -> None:
     cfg = compose_cfg([*overrides(tmp_path, model), f"task@target={task}", "+trainer.max_steps=2"])
-    result = run_cell(cfg, tmp_path / "run")
+    result = run_cell(resolve_cell(cfg), tmp_path / "run")
     assert result["task"] == task and result["steps"] == 2
     assert result["val_examples"] > 0 and math.isfinite(result["main"])

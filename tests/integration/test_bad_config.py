@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import resolve_cell
 from stilts.errors import ConfigError
 from stilts.pipeline import run_cell
 from tests.helpers import compose_cfg, tiny_overrides
@@ -61,7 +62,7 @@ def test_bad_setting_is_refused_before_any_work(
     cfg = compose_cfg([*tiny_overrides(tmp_path), "task@target=rte", *overrides])
     run_dir = tmp_path / "run"
     with pytest.raises(ConfigError) as caught:
-        run_cell(cfg, run_dir)
+        run_cell(resolve_cell(cfg), run_dir)
     for text in expected:
         assert text in str(caught.value)
     assert not (tmp_path / "cache" / "intermediate").exists()  # nothing was trained
@@ -73,7 +74,7 @@ def test_cache_dir_that_is_a_file_is_named(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     cfg = compose_cfg([*tiny_overrides(tmp_path), f"paths.cache_dir={blocker}"])
     with pytest.raises(ConfigError, match="`paths.cache_dir` is .*cachefile, which is a file"):
-        run_cell(cfg, tmp_path / "run")
+        run_cell(resolve_cell(cfg), tmp_path / "run")
     assert blocker.read_text() == "not a folder"
 
 
@@ -83,4 +84,4 @@ def test_read_only_cache_dir_is_named(tmp_path: Path) -> None:
     locked.mkdir(mode=0o500)
     cfg = compose_cfg([*tiny_overrides(tmp_path), f"paths.cache_dir={locked / 'cache'}"])
     with pytest.raises(ConfigError, match="`paths.cache_dir` .* cannot write"):
-        run_cell(cfg, tmp_path / "run")
+        run_cell(resolve_cell(cfg), tmp_path / "run")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import resolve_cell
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
 from stilts.pipeline import run_cell
@@ -61,7 +62,7 @@ def test_a_misspelt_argument_in_a_task_yaml_is_refused_before_any_data_is_read(
     settings = [*tiny_overrides(tmp_path, tmp_path / "no_data"), "data.source=local"]
     cfg = compose_cfg([*settings, f"hydra.searchpath=[file://{folder}]", "task@target=rte_typo"])
     with pytest.raises(ConfigError) as caught:
-        run_cell(cfg, tmp_path / "run")
+        run_cell(resolve_cell(cfg), tmp_path / "run")
     message = str(caught.value)
     for text in [*TYPOS[part][2], "task/rte_typo.yaml"]:
         assert text in message

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from omegaconf import open_dict
 
+from stilts.cell import resolve_cell
 from stilts.controls.mlm_mix import MLMMix
 from stilts.errors import ConfigError
 from stilts.identity import identity_material
-from stilts.validate import check_config
 from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
 from tests.integration.test_pipeline import count_stage_trainings
 
@@ -28,7 +28,7 @@ def test_the_default_control_adds_nothing_to_the_keys(tmp_path) -> None:
     with open_dict(without):
         del without.control
     with pytest.raises(ConfigError, match="`control` is missing"):
-        check_config(without)
+        resolve_cell(without)
 
 
 def test_a_control_gets_its_own_intermediate_encoder_and_the_same_control_reuses_it(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import resolve_cell
 from stilts.pipeline import run_cell
 from tests.helpers import compose_cfg, tiny_overrides
 
@@ -35,7 +36,8 @@ def test_a_special_task_from_an_outside_folder_trains(
     tmp_path: Path, external: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(external))  # where claims_task.py lives (PYTHONPATH for users)
-    result = run_cell(compose_cfg(overrides(tmp_path, external, "task@target=claims")), tmp_path / "run")
+    cfg = compose_cfg(overrides(tmp_path, external, "task@target=claims"))
+    result = run_cell(resolve_cell(cfg), tmp_path / "run")
     assert result["status"] == "finished" and result["task"] == "claims" and result["steps"] == 4
     assert set(result["metrics"]) == {"acc", "true_share"}
     rows = (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
@@ -45,5 +47,5 @@ def test_a_special_task_from_an_outside_folder_trains(
 
 def test_a_standard_task_is_one_yaml_and_works_in_both_slots(tmp_path: Path, external: Path) -> None:
     settings = overrides(tmp_path, external, "task@intermediate=polarity", "task@target=polarity")
-    result = run_cell(compose_cfg(settings), tmp_path / "run")
+    result = run_cell(resolve_cell(compose_cfg(settings)), tmp_path / "run")
     assert result["status"] == "finished" and result["encoder_source"]["task"] == "polarity"

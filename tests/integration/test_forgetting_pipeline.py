@@ -34,9 +34,9 @@ def test_measures_are_computed_once_per_encoder_and_copied_into_results(
     calls: list[str | None] = []
     original = store.compute_measures
 
-    def counting(cfg, tokenizer, weights):
+    def counting(model, forgetting, tokenizer, weights):
         calls.append(None if weights is None else Path(weights).parent.name)
-        return original(cfg, tokenizer, weights)
+        return original(model, forgetting, tokenizer, weights)
 
     monkeypatch.setattr(store, "compute_measures", counting)
     common = [

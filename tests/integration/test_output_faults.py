@@ -11,6 +11,7 @@ import pytest
 from safetensors import SafetensorError
 
 import stilts.runs
+from stilts.cell import resolve_cell
 from stilts.errors import ConfigError, StorageError
 from stilts.pipeline import run_cell
 from tests.helpers import compose_cfg, run_tiny_cell, tiny_overrides
@@ -20,7 +21,7 @@ from tests.unit.test_output_faults import make_read_only
 def test_a_task_name_that_is_a_path_is_refused_before_any_work(tmp_path: Path) -> None:
     cfg = compose_cfg([*tiny_overrides(tmp_path), "task@target=rte", "target.name=../../rte"])
     with pytest.raises(ConfigError, match="`target.name` is '../../rte', which is not a plain folder name"):
-        run_cell(cfg, tmp_path / "run")
+        run_cell(resolve_cell(cfg), tmp_path / "run")
     assert not (tmp_path / "cache").exists()
 
 

@@ -17,9 +17,9 @@ def count_stage_trainings(monkeypatch) -> list[str]:
     calls: list[str] = []
     original = stage_module.train_stage
 
-    def counting(cfg, spec, role, *args, **kwargs):
-        calls.append(f"{role}:{spec.name}")
-        return original(cfg, spec, role, *args, **kwargs)
+    def counting(cell, stage, *args, **kwargs):
+        calls.append(f"{stage.role}:{stage.spec.name}")
+        return original(cell, stage, *args, **kwargs)
 
     monkeypatch.setattr("stilts.pipeline.train_stage", counting)
     return calls

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import resolve_cell
 from stilts.config import CONF_DIR
 from stilts.errors import ConfigError
 from stilts.tasks.spec import known_tasks
-from stilts.validate import check_config
 from tests.helpers import compose_cfg, tiny_overrides
 
 
@@ -39,15 +39,15 @@ def test_other_target_nodes_and_schema_ranges_are_checked(
     tmp_path: Path, overrides: list[str], expected: list[str]
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        check_config(compose_cfg([*tiny_overrides(tmp_path), *overrides]))
+        resolve_cell(compose_cfg([*tiny_overrides(tmp_path), *overrides]))
     for text in expected:
         assert text in str(caught.value)
 
 
 def test_the_none_task_leaves_its_unused_settings_null_but_still_refuses_typos() -> None:
-    check_config(compose_cfg(["model=tiny", "task@intermediate=none"]))  # lr, dropout, batch null
+    resolve_cell(compose_cfg(["model=tiny", "task@intermediate=none"]))  # lr, dropout, batch null
     with pytest.raises(ConfigError, match="`intermediate.lr` is 'fast'"):
-        check_config(compose_cfg(["model=tiny", "intermediate.lr=fast"]))
+        resolve_cell(compose_cfg(["model=tiny", "intermediate.lr=fast"]))
 
 
 def choices(group: str) -> list[str]:
@@ -67,9 +67,9 @@ CELLS = [
 
 @pytest.mark.parametrize("overrides", CELLS, ids=[" ".join(c) for c in CELLS])
 def test_every_shipped_yaml_composes_and_passes_the_check(overrides: list[str]) -> None:
-    check_config(compose_cfg(["model=tiny", *overrides]))
+    resolve_cell(compose_cfg(["model=tiny", *overrides]))
 
 
 @pytest.mark.parametrize("model", choices("model"))
 def test_every_model_yaml_passes_the_check(model: str) -> None:
-    check_config(compose_cfg([f"model={model}"]))
+    resolve_cell(compose_cfg([f"model={model}"]))

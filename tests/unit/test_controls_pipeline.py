@@ -21,11 +21,11 @@ def test_plan_counts_the_controls_extra_intermediate_trainings(tmp_path) -> None
 def test_a_misspelt_control_setting_is_named(tmp_path) -> None:
     import pytest
 
+    from stilts.cell import resolve_cell
     from stilts.errors import ConfigError
-    from stilts.validate import check_config
 
     cfg = compose_cfg(
         [*tiny_overrides(tmp_path), "task@intermediate=rte", "control=l2sp", "+control.alpah=1"]
     )
     with pytest.raises(ConfigError, match=r"`control.alpah`.*did you mean `control.alpha`"):
-        check_config(cfg)
+        resolve_cell(cfg)

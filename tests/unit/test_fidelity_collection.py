@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from benchmarks.runners import build_module
+from stilts.cell import resolve_cell
 from stilts.models.encoder import load_tokenizer
 from stilts.models.module import TransferModule
 from stilts.stage import transfer_module
@@ -110,7 +111,8 @@ def test_span_qa_f1_and_em_through_the_modules_collection_equal_squad_v11(tmp_pa
     dm = datamodule(tmp_path, task, batch_size=2)
     val = dm.featurized("val")
     spec = dm.spec
-    module = transfer_module(task_cfg(task), spec, nn.Identity(), nn.Identity(), stage_metrics(spec, val))
+    optim = resolve_cell(task_cfg(task)).downstream.optim
+    module = transfer_module(optim, spec, nn.Identity(), nn.Identity(), stage_metrics(spec, val))
     rows = {int(r["idx"]): r for r in val}
     ids = sorted(rows)
     rng = random.Random(24)

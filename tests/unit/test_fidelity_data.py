@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import resolve_cell
 from stilts.errors import ConfigError
 from stilts.models.encoder import load_tokenizer
 from stilts.tasks.datamodule import TaskDataModule
 from stilts.tasks.featurizers import ClassificationFeaturizer
 from stilts.tasks.spec import TaskSpec
 from stilts.tasks.superglue import SpanPairFeaturizer
-from stilts.validate import check_config
 from tests.helpers import FIXTURES, compose_cfg
 
 PAPER_LENGTH = 256  # jiant base_roberta.conf max_seq_len
@@ -118,7 +118,7 @@ def test_marked_spans_point_at_their_words_after_segment_truncation(tokenizer) -
 
 def test_a_bad_truncation_value_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"`model\.truncation`.*segment, pair"):
-        check_config(compose_cfg(["model.truncation=longest"]))
+        resolve_cell(compose_cfg(["model.truncation=longest"]))
 
 
 def test_the_paper_default_is_segment() -> None:

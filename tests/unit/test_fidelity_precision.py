@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stilts.identity import cell_name, training_settings
+from stilts.identity import training_settings
 from tests.helpers import compose_cfg
 
 PAPER_EXPERIMENTS = ["paper_grid", "baselines", "hparam_sweep", "size_curve"]
@@ -46,5 +46,5 @@ def test_precision_is_part_of_the_cell_identity() -> None:
     bf16 = compose_cfg([*cell, f"trainer.precision={BF16}"])
     assert training_settings(fp32.trainer)["precision"] == FP32
     assert training_settings(bf16.trainer)["precision"] == BF16
-    assert cell_name(fp32) != cell_name(bf16)
-    assert cell_name(fp32) == cell_name(compose_cfg(cell))  # the name is stable, only precision moved it
+    assert fp32.cell_name != bf16.cell_name
+    assert fp32.cell_name == compose_cfg(cell).cell_name  # the name is stable, only precision moved it

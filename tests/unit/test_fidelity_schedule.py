@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
+from stilts.cell import resolve_cell
 from stilts.models.module import TransferModule
 from stilts.schedule import stage_schedule
-from stilts.stage import stage_optim
 from stilts.tasks.spec import TaskSpec
 from tests.helpers import compose_cfg
 
@@ -92,9 +92,8 @@ def test_intermediate_stages_validate_every_5000_steps_whatever_the_task_says() 
 
 def test_edge_probing_trains_with_amsgrad_adam_at_a_constant_rate_whatever_the_runs_optim() -> None:
     for overrides in (["task@target=ep_ner"], ["task@target=ep_ner", "optim=adamw"]):
-        cfg = compose_cfg(overrides)
-        spec = TaskSpec.from_config(cfg.target, key="target")
-        optim = stage_optim(cfg, spec)
+        stage = resolve_cell(compose_cfg(overrides)).downstream
+        spec, optim = stage.spec, stage.optim
         from hydra.utils import instantiate
 
         layer = nn.Linear(3, 2)
@@ -127,7 +126,7 @@ def test_edge_probing_trains_with_amsgrad_adam_at_a_constant_rate_whatever_the_r
 
 def test_other_tasks_keep_the_runs_optim() -> None:
     cfg = compose_cfg(["task@target=rte"])
-    assert stage_optim(cfg, TaskSpec.from_config(cfg.target, key="target")) is cfg.optim
+    assert resolve_cell(cfg).downstream.optim is cfg.optim
 
 
 def test_the_epochs_schedule_keeps_stilts_earlier_rule() -> None:

@@ -34,7 +34,7 @@ def test_minilm_measures_have_no_mlm_loss_and_say_why(tmp_path: Path) -> None:
     )
     with pytest.raises(NoMLMHead, match="model=minilm .* has no trained masked-LM head"):
         readout_from_masked_lm(cfg.model)
-    record = compute_measures(cfg, load_tokenizer(cfg.model), None)
+    record = compute_measures(cfg.model, cfg.forgetting, load_tokenizer(cfg.model), None)
     assert record["mlm_loss"] is None and "MLM-loss readout is unavailable" in record["mlm_unavailable"]
     assert str(cfg.model.pretrained) not in record["mlm_unavailable"]  # reports name no local path
     assert record["weight_change"]["all"] == 0.0  # the pretrained encoder against itself

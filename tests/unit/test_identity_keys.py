@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from stilts.config import CONF_DIR, register_resolvers
-from stilts.identity import cell_name, identity_material, short_hash
+from stilts.identity import identity_material, short_hash
 from stilts.plan import Composer, expand, plan, summary
 from tests.helpers import REPO, cli, compose_cfg, tiny_overrides
 
@@ -77,13 +77,13 @@ def test_the_name_hashes_the_model_by_content_not_by_location(tmp_path: Path) ->
     cell = ["model=tiny", "task@intermediate=cb", "task@target=rte"]
     here, there = compose_cfg(cell), compose_cfg([*cell, f"model.pretrained={moved}"])
     assert here.model.pretrained != there.model.pretrained
-    assert cell_name(here) == cell_name(there)
+    assert here.cell_name == there.cell_name
     assert identity_material(here) == identity_material(there)
     # The same folder with another vocabulary is another model.
     config = json.loads((moved / "tokenizer_config.json").read_text())
     (moved / "tokenizer_config.json").write_text(json.dumps({**config, "model_max_length": 7}))
     changed = compose_cfg([*cell, f"model.pretrained={moved}"])
-    assert cell_name(changed) != cell_name(here)
+    assert changed.cell_name != here.cell_name
 
 
 def test_descriptions_and_other_roles_settings_change_no_key() -> None:
@@ -113,5 +113,3 @@ def sweep(tmp_path: Path, *grid: str) -> subprocess.CompletedProcess:
 
 def sweep_arguments(tmp_path: Path, *grid: str) -> list[str]:
     return [*tiny_overrides(tmp_path), "+trainer.max_steps=2", f"hydra.sweep.dir={tmp_path / 'sweep'}", *grid]
-
-

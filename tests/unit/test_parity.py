@@ -67,18 +67,17 @@ def test_both_sides_feed_the_encoder_the_same_tokens_and_labels(tmp_path: Path, 
     from transformers import AutoTokenizer
 
     from benchmarks.parity_hf import features
+    from stilts.cell import resolve_cell
     from stilts.config import compose_config, minilm_path
     from stilts.models.encoder import load_tokenizer
     from stilts.stage import make_datamodule
-    from stilts.tasks.spec import TaskSpec
 
     data = write_data_dir(FIXTURES, tmp_path / "data", {task: None}, seed=0)
     overrides = [f"task@target={task}", "model=minilm", "model.max_length=128", "model.truncation=pair"]
     paths = [f"paths.data_dir={data}", f"paths.cache_dir={tmp_path / 'cache'}", "data.source=local"]
     cfg = compose_config([*overrides, *paths])
-    datamodule = make_datamodule(
-        cfg, TaskSpec.from_config(cfg.target, "target"), load_tokenizer(cfg.model), 0
-    )
+    cell = resolve_cell(cfg)
+    datamodule = make_datamodule(cell, cell.downstream.spec, load_tokenizer(cell.model), 0)
     tokenizer = AutoTokenizer.from_pretrained(minilm_path())
     for split in ("train", "val"):
         ours = datamodule.featurized(split)

@@ -7,27 +7,37 @@ from pathlib import Path
 
 import pytest
 
+from stilts.cell import Cell, resolve_cell
 from stilts.rank.features import RankError
-from stilts.rank.methods import rank
+from stilts.rank.methods import RankSettings, rank
 from tests.helpers import compose_cfg, tiny_overrides
 
 
-def _cfg(tmp_path: Path, target: str, candidate: str = "none"):
-    return compose_cfg(
+def _cell(tmp_path: Path, target: str, candidate: str = "none") -> Cell:
+    """The cell stilts-rank resolves for `target` after `candidate` (as stilts.rank.cli.composer)."""
+    cfg = compose_cfg(
         [*tiny_overrides(tmp_path), f"task@target={target}", f"task@intermediate={candidate}"],
         config_name="rank",
     )
+    return resolve_cell(cfg, check=False)
+
+
+def settings() -> RankSettings:
+    """rank.yaml's `rank` settings, as stilts-rank reads them."""
+    return RankSettings.from_node(compose_cfg(config_name="rank").rank)
 
 
 def test_semb_needs_no_training_and_counts_sequences(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, "demo_agree")
+    cell = _cell(tmp_path, "demo_agree")
     candidates = ["demo_localagree", "demo_tense", "sst2"]
     memo: dict = {}
-    ranking = rank("semb", cfg, candidates, lambda c: _cfg(tmp_path, "demo_agree", c), tmp_path, memo)
+    ranking = rank(
+        "semb", cell, settings(), candidates, lambda c: _cell(tmp_path, "demo_agree", c), tmp_path, memo
+    )
     assert not (tmp_path / "cache" / "intermediate").exists() or not any(
         (tmp_path / "cache" / "intermediate").iterdir()
     )
-    data = Path(cfg.paths.data_dir)
+    data = Path(cell.paths.data_dir)
 
     def senteval_train_rows(task: str) -> int:
         return sum(row.startswith("tr\t") for f in (data / task).glob("*.txt") for row in f.open())
@@ -42,9 +52,10 @@ def test_semb_needs_no_training_and_counts_sequences(tmp_path: Path) -> None:
     # A second target shares the candidates' embeddings: only its own examples are read.
     again = rank(
         "semb",
-        _cfg(tmp_path, "demo_question"),
+        _cell(tmp_path, "demo_question"),
+        settings(),
         candidates[:1],
-        lambda c: _cfg(tmp_path, "demo_question", c),
+        lambda c: _cell(tmp_path, "demo_question", c),
         tmp_path,
         memo,
     )
@@ -52,12 +63,12 @@ def test_semb_needs_no_training_and_counts_sequences(tmp_path: Path) -> None:
 
 
 def test_refusals_name_the_task_and_the_fix(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, "qamr")
+    cell = _cell(tmp_path, "qamr")
     with pytest.raises(RankError, match="task `qamr`.*extractive QA.*method=semb"):
-        rank("logme", cfg, ["sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
+        rank("logme", cell, settings(), ["sst2"], lambda c: _cell(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match="`candidates` holds `none`"):
-        rank("semb", cfg, ["none", "sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
+        rank("semb", cell, settings(), ["none", "sst2"], lambda c: _cell(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match=r"`candidates` names unknown task\(s\) \['nosuchtask'\]"):
-        rank("semb", cfg, ["sst2", "nosuchtask"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
+        rank("semb", cell, settings(), ["sst2", "nosuchtask"], lambda c: _cell(tmp_path, "qamr", c), tmp_path)
     with pytest.raises(RankError, match="`method` is 'magic'"):
-        rank("magic", cfg, ["sst2"], lambda c: _cfg(tmp_path, "qamr", c), tmp_path)
+        rank("magic", cell, settings(), ["sst2"], lambda c: _cell(tmp_path, "qamr", c), tmp_path)
