@@ -91,7 +91,9 @@ def read_notes(notes: str | None) -> str:
         return ""
     path = Path(notes)
     if not path.is_file():
-        raise StiltsError(f"notes: no file at {path}; give a Markdown file to open the report with, or drop notes=")
+        raise StiltsError(
+            f"notes: no file at {path}; give a Markdown file to open the report with, or drop notes="
+        )
     return path.read_text(encoding="utf-8")
 
 
