@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from stilts.config import compose_config
 
 if TYPE_CHECKING:
+    from benchmarks.runners import Setting
     from stilts.tasks.datamodule import TaskDataModule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,3 +184,18 @@ def write_cell_result(
     source = {"kind": "pretrained" if cell.intermediate is None else "intermediate"}
     run_dir.mkdir(parents=True, exist_ok=True)
     return _finish(cell, run_dir, identity, source, outcome, forgetting)
+
+
+def bench_setting(root: Path) -> Setting:
+    """The benchmark tests' setting: a synthetic RTE of 48 training pairs (8-40 tokens) under `root`."""
+    from transformers import AutoTokenizer
+
+    from benchmarks.runners import Setting as BenchSetting
+    from benchmarks.synthetic import Lengths, write_rte
+    from stilts.config import asset_path
+
+    tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
+    write_rte(root / "data" / "rte", tokenizer, 48, Lengths.parse("uniform:8:40"), n_val=8)
+    return BenchSetting(
+        data_dir=str(root / "data"), cache_dir=str(root / "cache"), work_dir=str(root / "work"), batch_size=8
+    )

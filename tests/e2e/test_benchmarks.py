@@ -10,21 +10,12 @@ import pytest
 
 from benchmarks import run
 from benchmarks.runners import Setting
-from benchmarks.synthetic import Lengths, write_rte
+from tests.helpers import bench_setting
 
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
-    from transformers import AutoTokenizer
-
-    from stilts.config import asset_path
-
-    root = tmp_path_factory.mktemp("bench")
-    tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
-    write_rte(root / "data" / "rte", tokenizer, 48, Lengths.parse("uniform:8:40"), n_val=8)
-    return Setting(
-        data_dir=str(root / "data"), cache_dir=str(root / "cache"), work_dir=str(root / "work"), batch_size=8
-    )
+    return bench_setting(tmp_path_factory.mktemp("bench"))
 
 
 @pytest.mark.slow  # about 45 s: ten fresh interpreters import torch, Lightning and transformers

@@ -6,21 +6,12 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.runners import Setting, run_raw, run_stilts
-from benchmarks.synthetic import Lengths, write_rte
+from tests.helpers import bench_setting
 
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
-    from transformers import AutoTokenizer
-
-    from stilts.config import asset_path
-
-    root = tmp_path_factory.mktemp("bench")
-    tokenizer = AutoTokenizer.from_pretrained(asset_path("tiny_roberta"))
-    write_rte(root / "data" / "rte", tokenizer, 48, Lengths.parse("uniform:8:40"), n_val=8)
-    return Setting(
-        data_dir=str(root / "data"), cache_dir=str(root / "cache"), work_dir=str(root / "work"), batch_size=8
-    )
+    return bench_setting(tmp_path_factory.mktemp("bench"))
 
 
 def test_stilts_and_raw_runners_train_one_epoch_on_the_same_batches(setting: Setting) -> None:

@@ -5,9 +5,7 @@ locations."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -16,9 +14,8 @@ from omegaconf import OmegaConf
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.identity import identity_material, short_hash
 from stilts.plan import Composer, expand, plan, summary
-from tests.helpers import REPO, cli, compose_cfg, tiny_overrides
+from tests.helpers import REPO, compose_cfg
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 TINY_ASSET = REPO / "stilts" / "assets" / "tiny_roberta"
 
 
@@ -102,14 +99,3 @@ def test_descriptions_and_other_roles_settings_change_no_key() -> None:
     target_only = identity_material(compose_cfg([*cell, "target.lr=0.5"]))
     assert target_only.intermediate_key() == base.intermediate_key()
     assert short_hash(target_only.cell()) != short_hash(base.cell())
-
-
-def sweep(tmp_path: Path, *grid: str) -> subprocess.CompletedProcess:
-    command = cli("train", "-m", *sweep_arguments(tmp_path, *grid))
-    done = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done
-
-
-def sweep_arguments(tmp_path: Path, *grid: str) -> list[str]:
-    return [*tiny_overrides(tmp_path), "+trainer.max_steps=2", f"hydra.sweep.dir={tmp_path / 'sweep'}", *grid]
