@@ -78,6 +78,49 @@ def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
         ) from err
 
 
+def _from_pretrained(model_cfg: DictConfig, config: AutoConfig, attn: str, kwargs: dict) -> PreTrainedModel:
+    """`AutoModel.from_pretrained` with stilts' own account of what the checkpoint did not fill.
+
+    transformers prints a load report table for every difference between checkpoint and model,
+    including the one stilts asks for on purpose: a checkpoint's pooler left out with
+    `model.kwargs.add_pooling_layer: false` (the paper's first-token head; MiniLM ships a pooler).
+    That one is logged at INFO; weights the model needs but the checkpoint lacks (freshly
+    initialised) and other unused checkpoint weights are warnings, by name.
+    """
+    modeling_log = logging.getLogger("transformers.modeling_utils")
+    level = modeling_log.level
+    modeling_log.setLevel(logging.ERROR)  # its report is replaced by the lines below
+    try:
+        encoder, info = AutoModel.from_pretrained(
+            model_cfg.pretrained,
+            config=config,
+            revision=model_cfg.get("revision"),
+            attn_implementation=attn,
+            output_loading_info=True,
+            **kwargs,
+        )
+    finally:
+        modeling_log.setLevel(level)
+    source = model_cfg.pretrained
+    pooler_dropped = kwargs.get("add_pooling_layer") is False
+    unused = list(info.get("unexpected_keys") or [])
+    pooler = [k for k in unused if pooler_dropped and k.split(".")[0] == "pooler"]
+    if pooler:
+        log.info("%s: the checkpoint's pooler (%d tensors) is unused (model.kwargs.add_pooling_layer=false)",
+                 source, len(pooler))  # fmt: skip
+    if other := sorted(set(unused) - set(pooler)):
+        log.warning("%s: %d checkpoint tensors are not used by %s: %s", source, len(other),
+                    type(encoder).__name__, _names(other))  # fmt: skip
+    if missing := sorted(info.get("missing_keys") or []):
+        log.warning("%s: %d weights are not in the checkpoint and start freshly initialised: %s", source,
+                    len(missing), _names(missing))  # fmt: skip
+    return encoder
+
+
+def _names(keys: list[str], shown: int = 5) -> str:
+    return ", ".join(keys[:shown]) + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
+
+
 def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = None) -> PreTrainedModel:
     """The encoder; with `model.dropout_placement: every_layer`, `dropout` becomes its hidden and
     attention dropout, with `head` it keeps its own (the head applies `dropout` to its input).
@@ -105,13 +148,7 @@ def build_encoder(model_cfg: DictConfig, dropout: float, weights: Path | None = 
         if model_cfg.get("random_init", False):
             encoder = AutoModel.from_config(config, attn_implementation=attn, **kwargs)
         else:
-            encoder = AutoModel.from_pretrained(
-                model_cfg.pretrained,
-                config=config,
-                revision=model_cfg.get("revision"),
-                attn_implementation=attn,
-                **kwargs,
-            )
+            encoder = _from_pretrained(model_cfg, config, attn, kwargs)
     except (ValueError, ImportError) as err:  # an attention the architecture or this machine lacks
         raise ConfigError(
             f"`model.attn_implementation` {attn} for {type(config).__name__}: {str(err).splitlines()[0]}"

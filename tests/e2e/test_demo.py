@@ -15,6 +15,8 @@ REDUCED = [
     "0",
     "--mlm-epochs",
     "1",
+    "--target-examples",
+    "400",
     "task@intermediate=none,demo_subjnum",
     "task@target=demo_agree,aj_def",
 ]
