@@ -81,15 +81,16 @@ def _config(model_cfg: DictConfig) -> tuple[str, AutoConfig]:
 def _from_pretrained(model_cfg: DictConfig, config: AutoConfig, attn: str, kwargs: dict) -> PreTrainedModel:
     """`AutoModel.from_pretrained` with stilts' own account of what the checkpoint did not fill.
 
-    transformers prints a load report table for every difference between checkpoint and model,
-    including the one stilts asks for on purpose: a checkpoint's pooler left out with
-    `model.kwargs.add_pooling_layer: false` (the paper's first-token head; MiniLM ships a pooler).
-    That one is logged at INFO; weights the model needs but the checkpoint lacks (freshly
-    initialised) and other unused checkpoint weights are warnings, by name.
+    transformers logs a load-report table for every difference between checkpoint and model, also for
+    the differences stilts asks for: the heads of a pre-training checkpoint (RoBERTa's `lm_head`), and
+    a checkpoint's pooler left out with `model.kwargs.add_pooling_layer: false` (the paper's
+    first-token head; MiniLM and RoBERTa ship a pooler). Those are INFO lines here. Unused weights of
+    the encoder's own modules and weights the checkpoint lacks (freshly initialised) are warnings, by
+    name. A report with size mismatches or conversion errors is kept as transformers writes it (it
+    carries the details, and transformers raises or re-initialises after it).
     """
     modeling_log = logging.getLogger("transformers.modeling_utils")
-    level = modeling_log.level
-    modeling_log.setLevel(logging.ERROR)  # its report is replaced by the lines below
+    modeling_log.addFilter(_replaced_report)
     try:
         encoder, info = AutoModel.from_pretrained(
             model_cfg.pretrained,
@@ -100,21 +101,37 @@ def _from_pretrained(model_cfg: DictConfig, config: AutoConfig, attn: str, kwarg
             **kwargs,
         )
     finally:
-        modeling_log.setLevel(level)
-    source = model_cfg.pretrained
-    pooler_dropped = kwargs.get("add_pooling_layer") is False
-    unused = list(info.get("unexpected_keys") or [])
-    pooler = [k for k in unused if pooler_dropped and k.split(".")[0] == "pooler"]
+        modeling_log.removeFilter(_replaced_report)
+    source, name = model_cfg.pretrained, type(encoder).__name__
+    modules = {child for child, _ in encoder.named_children()}
+    pooler, heads, own = [], [], []
+    for key in sorted(info.get("unexpected_keys") or []):
+        parts = key.split(".")
+        top = parts[1] if parts[0] == encoder.base_model_prefix and len(parts) > 1 else parts[0]
+        if top == "pooler" and kwargs.get("add_pooling_layer") is False:
+            pooler.append(key)
+        elif top in modules:
+            own.append(key)
+        else:
+            heads.append(key)
     if pooler:
         log.info("%s: the checkpoint's pooler (%d tensors) is unused (model.kwargs.add_pooling_layer=false)",
                  source, len(pooler))  # fmt: skip
-    if other := sorted(set(unused) - set(pooler)):
-        log.warning("%s: %d checkpoint tensors are not used by %s: %s", source, len(other),
-                    type(encoder).__name__, _names(other))  # fmt: skip
+    if heads:
+        log.info("%s: %d tensors of the checkpoint's heads are not part of %s: %s", source, len(heads), name,
+                 _names(heads))  # fmt: skip
+    if own:
+        log.warning("%s: %d checkpoint tensors are not used by %s: %s", source, len(own), name, _names(own))
     if missing := sorted(info.get("missing_keys") or []):
         log.warning("%s: %d weights are not in the checkpoint and start freshly initialised: %s", source,
                     len(missing), _names(missing))  # fmt: skip
     return encoder
+
+
+def _replaced_report(record: logging.LogRecord) -> bool:
+    """False for transformers' load report when `_from_pretrained` says the same in its own lines."""
+    message = record.getMessage()
+    return "LOAD REPORT" not in message or "MISMATCH" in message or "CONVERSION" in message
 
 
 def _names(keys: list[str], shown: int = 5) -> str:

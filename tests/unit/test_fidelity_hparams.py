@@ -104,15 +104,19 @@ def test_demo_cells_keep_their_recipe() -> None:
     cfg = compose_cfg(["experiment=demo", "task@intermediate=demo_subjnum", "task@target=aj_def"])
     intermediate = TaskSpec.from_config(cfg.intermediate, key="intermediate")
     target = TaskSpec.from_config(cfg.target, key="target")
-    # Values of a demo cell on main before this change (composed there): lr, dropout, batch, epochs;
-    # the epochs went down from 6 and 15 to make room for the demo's forgetting control (issue 14).
+    # The demo's own recipe (conf/experiment/demo.yaml, redesigned in issue 23): lr, dropout, batch,
+    # epochs; a probing task keeps the slot's 8 epochs and patience 5.
     assert (intermediate.lr, intermediate.dropout, intermediate.batch_size, intermediate.max_epochs) == (
         3e-4,
         0.1,
         32,
-        4,
+        6,
     )
     assert (target.lr, target.dropout, target.batch_size, target.max_epochs) == (3e-4, 0.1, 32, 8)
+    assert cfg.target.patience == 5
+    # Only the target demo_agree gets conf/experiment_task/demo/demo_agree.yaml: 10 epochs, no early stop.
+    agree = compose_cfg(["experiment=demo", "task@intermediate=demo_subjnum", "task@target=demo_agree"])
+    assert (agree.target.max_epochs, agree.target.patience, agree.intermediate.max_epochs) == (10, 10, 6)
     assert cfg.model.dropout_placement == "every_layer"
     assert cfg.optim.grad_clip == 5.0
     # The optimizer: torch AdamW, betas (0.9, 0.999), eps 1e-6 (the yaml's value, which main used),
