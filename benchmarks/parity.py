@@ -32,6 +32,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="torch threads per run")
     p.add_argument("--parallel", action="store_true", help="two runs at a time (use with --threads 1)")
     p.add_argument("--stilts-head", choices=("pooler", "first"), default="pooler")
+    p.add_argument("--stilts-head-init-std", type=float, default=None,
+                   help="stilts' output layer from N(0, STD), zero bias (the Trainer's: 0.02)")  # fmt: skip
     p.add_argument("--source", default=str(ROOT.parent / "shared" / "realdata" / "full"))
     p.add_argument("--work", default=str(ROOT / "benchmarks" / "work" / "parity"))
     p.add_argument("--results", default=str(ROOT / "benchmarks" / "parity_results.json"))
@@ -41,18 +43,21 @@ def parse() -> argparse.Namespace:
 
 def settings(ns: argparse.Namespace, recipe: Recipe) -> dict:
     sizes = {t: ns.train_limit if ns.train_limit else (ns.sst2_train if t == "sst2" else None) for t in TASKS}
+    fields = asdict(recipe)
+    if fields["stilts_head_init_std"] is None:  # absent by default: older work folders stay valid
+        del fields["stilts_head_init_std"]
     return {
         "source": str(Path(ns.source).resolve()),
         "train_sizes": sizes,
         "sample_seed": 0,
-        **asdict(recipe),
+        **fields,
     }
 
 
 def main() -> None:
     ns = parse()
     recipe = Recipe(lr=2e-5, batch_size=16, max_length=ns.max_length, epochs=ns.epochs, threads=ns.threads,
-                    stilts_head=ns.stilts_head)  # fmt: skip
+                    stilts_head=ns.stilts_head, stilts_head_init_std=ns.stilts_head_init_std)  # fmt: skip
     tasks = [t.strip() for t in ns.tasks.split(",") if t.strip()]
     if unknown := [t for t in tasks if t not in TASKS]:
         raise SystemExit(f"--tasks: unknown {unknown}; choose from {', '.join(TASKS)}")

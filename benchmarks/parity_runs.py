@@ -43,6 +43,9 @@ class Recipe:
     # stilts' head: `first` (the paper's: first token, no pooler) or `pooler` (the encoder's pretrained
     # pooler, as transformers' BertFor* heads).
     stilts_head: str = "pooler"
+    # stilts' output layer: None for PyTorch's default initialisation (stilts' and the paper's), 0.02 for
+    # the Trainer's (N(0, initializer_range) weights, zero bias).
+    stilts_head_init_std: float | None = None
 
     def task_epochs(self, task: str) -> int:
         return self.epochs or TASKS[task].epochs
@@ -75,6 +78,7 @@ def stilts_overrides(recipe: Recipe, task: str, seed: int, data_dir: Path, run_d
         "target.dropout=0.1",
         "target.val_limit=null",  # every validation on the full dev set
         *(head if recipe.stilts_head == "pooler" else []),
+        *([f"++target.head.init_std={recipe.stilts_head_init_std}"] if recipe.stilts_head_init_std else []),
         f"seed={seed}",
         "data.source=local",
         "forgetting.enabled=false",

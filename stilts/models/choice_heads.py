@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from stilts.models.heads import Batch, ClassificationHead, Head
+from stilts.models.heads import Batch, ClassificationHead, Head, init_output_layer
 from stilts.models.span_heads import SelfAttentiveSpanPooling
 
 
@@ -28,15 +28,22 @@ class MultipleChoiceHead(ClassificationHead):
         labels: the task's choice labels (unused beyond the contract: choices are scored, not labels).
         dropout: dropout on the pooled state.
         pooling: `first` (the paper's) or `pooler` (stilts.models.heads.POOLINGS).
+        init_std: the scoring layer's initialisation (stilts.models.heads.init_output_layer).
     """
 
     def __init__(
-        self, hidden_size: int, labels: Sequence[str], dropout: float, pooling: str = "first"
+        self,
+        hidden_size: int,
+        labels: Sequence[str],
+        dropout: float,
+        pooling: str = "first",
+        init_std: float | None = None,
     ) -> None:
         # Loss, predictions and the majority baseline are the classifier's, over choices.
         Head.__init__(self)
         self._init_pooling(dropout, pooling)
         self.score = nn.Linear(hidden_size, 1)
+        init_output_layer(self.score, init_std)
 
     def forward(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         mask = batch["choice_mask"]

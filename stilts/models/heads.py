@@ -28,6 +28,19 @@ __all__ = ["Batch", "ClassificationHead", "Head"]
 POOLINGS = ("first", "pooler")
 
 
+def init_output_layer(layer: nn.Linear, init_std: float | None) -> None:
+    """A head's output layer: PyTorch's default `nn.Linear` initialisation (None; jiant v1's
+    classifiers are plain `nn.Linear` layers, jiant/modules/simple_modules.py), or weights from
+    N(0, init_std) and a zero bias, as transformers initialises its heads (`initializer_range`, 0.02
+    for BERT and RoBERTa: `head.init_std=0.02`)."""
+    if init_std is None:
+        return
+    if init_std <= 0:
+        raise ConfigError(f"`head.init_std` is {init_std}; give a positive standard deviation, or null")
+    nn.init.normal_(layer.weight, mean=0.0, std=init_std)
+    nn.init.zeros_(layer.bias)
+
+
 class ClassificationHead(Head):
     """One linear layer on the first token's state (`<s>` / `[CLS]`), as in the paper, or on the
     encoder's pretrained pooler output (`pooling: pooler`).
@@ -37,16 +50,23 @@ class ClassificationHead(Head):
         labels: the task's label names (one output per label).
         dropout: dropout on the pooled state.
         pooling: `first` (the paper's) or `pooler` (see POOLINGS).
+        init_std: the output layer's initialisation (`init_output_layer`; None: PyTorch's, the paper's).
     """
 
     def __init__(
-        self, hidden_size: int, labels: Sequence[str], dropout: float, pooling: str = "first"
+        self,
+        hidden_size: int,
+        labels: Sequence[str],
+        dropout: float,
+        pooling: str = "first",
+        init_std: float | None = None,
     ) -> None:
         super().__init__()
         if len(labels) < 2:
             raise ValueError(f"a classification head needs at least 2 labels, got {list(labels)}")
         self._init_pooling(dropout, pooling)
         self.out = nn.Linear(hidden_size, len(labels))
+        init_output_layer(self.out, init_std)
 
     def _init_pooling(self, dropout: float, pooling: str) -> None:
         if pooling not in POOLINGS:
