@@ -29,10 +29,10 @@ POOLINGS = ("first", "pooler")
 
 
 def init_output_layer(layer: nn.Linear, init_std: float | None) -> None:
-    """A head's output layer: PyTorch's default `nn.Linear` initialisation (None; jiant v1's
-    classifiers are plain `nn.Linear` layers, jiant/modules/simple_modules.py), or weights from
-    N(0, init_std) and a zero bias, as transformers initialises its heads (`initializer_range`, 0.02
-    for BERT and RoBERTa: `head.init_std=0.02`)."""
+    """A head's output layer: PyTorch's default `nn.Linear` initialisation (None; the paper's `log_reg`
+    classifier, base_roberta.conf:20, is a plain `nn.Linear`: jiant/modules/simple_modules.py:56-57),
+    or weights from N(0, init_std) and a zero bias, as transformers initialises its heads
+    (`initializer_range`, 0.02 for BERT and RoBERTa: `head.init_std=0.02`)."""
     if init_std is None:
         return
     if init_std <= 0:
