@@ -43,9 +43,8 @@ def parse() -> argparse.Namespace:
 
 def settings(ns: argparse.Namespace, recipe: Recipe) -> dict:
     sizes = {t: ns.train_limit if ns.train_limit else (ns.sst2_train if t == "sst2" else None) for t in TASKS}
-    fields = asdict(recipe)
-    if fields["stilts_head_init_std"] is None:  # absent by default: older work folders stay valid
-        del fields["stilts_head_init_std"]
+    # Unset options are left out, so a work folder made before an option existed stays valid.
+    fields = {key: value for key, value in asdict(recipe).items() if value is not None}
     return {
         "source": str(Path(ns.source).resolve()),
         "train_sizes": sizes,
