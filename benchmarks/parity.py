@@ -31,9 +31,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--threads", type=int, default=2, help="torch threads per run")
     p.add_argument("--parallel", action="store_true", help="two runs at a time (use with --threads 1)")
+    p.add_argument("--sides", default=",".join(SIDES), help="comma-separated; one alone: an experiment")
     p.add_argument("--stilts-head", choices=("pooler", "first"), default="pooler")
     p.add_argument("--stilts-head-init-std", type=float, default=None,
                    help="stilts' output layer from N(0, STD), zero bias (the Trainer's: 0.02)")  # fmt: skip
+    p.add_argument("--stilts-random-batches", action="store_true", default=None,
+                   help="stilts on random batches (the Trainer's order), not length-grouped")  # fmt: skip
     p.add_argument("--source", default=str(ROOT.parent / "shared" / "realdata" / "full"))
     p.add_argument("--work", default=str(ROOT / "benchmarks" / "work" / "parity"))
     p.add_argument("--results", default=str(ROOT / "benchmarks" / "parity_results.json"))
@@ -56,10 +59,14 @@ def settings(ns: argparse.Namespace, recipe: Recipe) -> dict:
 def main() -> None:
     ns = parse()
     recipe = Recipe(lr=2e-5, batch_size=16, max_length=ns.max_length, epochs=ns.epochs, threads=ns.threads,
-                    stilts_head=ns.stilts_head, stilts_head_init_std=ns.stilts_head_init_std)  # fmt: skip
+                    stilts_head=ns.stilts_head, stilts_head_init_std=ns.stilts_head_init_std,
+                    stilts_random_batches=ns.stilts_random_batches)  # fmt: skip
     tasks = [t.strip() for t in ns.tasks.split(",") if t.strip()]
     if unknown := [t for t in tasks if t not in TASKS]:
         raise SystemExit(f"--tasks: unknown {unknown}; choose from {', '.join(TASKS)}")
+    sides = [s.strip() for s in ns.sides.split(",") if s.strip()]
+    if not sides or any(s not in SIDES for s in sides):
+        raise SystemExit(f"--sides: give one or both of {', '.join(SIDES)} (got {ns.sides!r})")
     work, setup = Path(ns.work), settings(ns, recipe)
     work.mkdir(parents=True, exist_ok=True)
     stamp = work / "settings.json"
@@ -69,7 +76,7 @@ def main() -> None:
         )
     stamp.write_text(json.dumps(setup, indent=1))
     data = write_data_dir(Path(ns.source), work / "data", setup["train_sizes"], setup["sample_seed"])
-    jobs = [(t, s, side) for t in tasks for s in range(ns.seeds) for side in SIDES]
+    jobs = [(t, s, side) for t in tasks for s in range(ns.seeds) for side in sides]
     records, started = [], time.perf_counter()
     # --parallel: two runs at a time (both cores busy throughout), reported in order.
     with ThreadPoolExecutor(max_workers=2 if ns.parallel else 1) as pool:

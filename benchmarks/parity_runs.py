@@ -46,6 +46,9 @@ class Recipe:
     # stilts' output layer: None for PyTorch's default initialisation (stilts' and the paper's), 0.02 for
     # the Trainer's (N(0, initializer_range) weights, zero bias).
     stilts_head_init_std: float | None = None
+    # stilts' training batches: None for length-grouped ones (stilts' and the paper's), True for random
+    # ones (the Trainer's order).
+    stilts_random_batches: bool | None = None
 
     def task_epochs(self, task: str) -> int:
         return self.epochs or TASKS[task].epochs
@@ -79,6 +82,7 @@ def stilts_overrides(recipe: Recipe, task: str, seed: int, data_dir: Path, run_d
         "target.val_limit=null",  # every validation on the full dev set
         *(head if recipe.stilts_head == "pooler" else []),
         *([f"++target.head.init_std={recipe.stilts_head_init_std}"] if recipe.stilts_head_init_std else []),
+        *(["data.length_grouped=false"] if recipe.stilts_random_batches else []),
         f"seed={seed}",
         "data.source=local",
         "forgetting.enabled=false",

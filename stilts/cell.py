@@ -65,11 +65,12 @@ class Paths:
 
 @dataclass(frozen=True)
 class InputSettings:
-    """How the stages' inputs are read (`data.source`, `data.num_workers`) and cut to the model's
-    length (`model.max_length`, `model.truncation`)."""
+    """How the stages' inputs are read (`data.source`, `data.num_workers`), batched
+    (`data.length_grouped`) and cut to the model's length (`model.max_length`, `model.truncation`)."""
 
     source: str
     num_workers: int
+    length_grouped: bool
     max_length: int
     truncation: str
 
@@ -163,6 +164,7 @@ def resolve_cell(cfg: DictConfig, check: bool = True) -> Cell:
         inputs=InputSettings(
             str(cfg.data.source),
             int(cfg.data.num_workers),
+            bool(cfg.data.length_grouped),
             int(cfg.model.max_length),
             str(cfg.model.truncation),
         ),

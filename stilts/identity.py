@@ -211,6 +211,8 @@ def identity_material(cfg: DictConfig) -> IdentityMaterial:
     checkpoint = (cfg.get("callbacks") or {}).get("checkpoint")
     if checkpoint is None or not checkpoint.get("monitor"):  # e.g. callbacks=last_state, both stages
         shared["scored_state"] = "last"  # absent when the best checkpoint is scored (the default)
+    if cfg.data.get("length_grouped") is False:
+        shared["batches"] = "random"  # absent for length-grouped batches (the default)
     return IdentityMaterial(
         shared=shared,
         intermediate=intermediate,

@@ -133,6 +133,7 @@ class DataSettings:
 
     source: str = setting(choices=("auto", "local", "hub"))
     num_workers: int = setting(low=0)
+    length_grouped: bool = setting()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -88,6 +88,7 @@ def make_datamodule(
         truncation=cell.inputs.truncation,
         seed=seed,
         num_workers=cell.inputs.num_workers,
+        length_grouped=cell.inputs.length_grouped,
     )
 
 

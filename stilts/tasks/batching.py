@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+# Batches per sorted group of training examples (the Trainer's `group_by_length` takes at most 50).
+MEGA_BATCH_FACTOR = 50
+
 
 class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of indices whose lengths are close.
@@ -25,7 +28,8 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
         batch_size: examples per batch.
         shuffle: reshuffle every epoch (training) or keep a fixed longest-first order (evaluation).
         seed: base seed; the epoch is added so every epoch differs but runs are reproducible.
-        mega_batch_factor: batches per sorted group; larger groups pad less but shuffle less.
+        mega_batch_factor: batches per sorted group; larger groups pad less but shuffle less; 1 gives
+            random batches.
         num_replicas, rank: the DDP world size and this process's rank.
     """
 
@@ -35,7 +39,7 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
-        mega_batch_factor: int = 50,
+        mega_batch_factor: int = MEGA_BATCH_FACTOR,
         num_replicas: int = 1,
         rank: int = 0,
     ) -> None:

@@ -21,7 +21,7 @@ from transformers import PreTrainedTokenizerBase
 from stilts.cache import file_sha256
 from stilts.contracts import ReadsLabelSet
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
-from stilts.tasks.batching import LengthGroupedBatchSampler
+from stilts.tasks.batching import MEGA_BATCH_FACTOR, LengthGroupedBatchSampler
 from stilts.tasks.featurizers import Featurizer
 from stilts.tasks.spec import TaskSpec
 
@@ -44,6 +44,8 @@ class TaskDataModule(L.LightningDataModule):
             jiant's rule) or `pair` (the whole sequence cut to `max_length`); stilts.tasks.truncation.
         seed: shuffling seed of the training batches.
         num_workers: dataloader worker processes.
+        length_grouped: training batches of similar lengths (`data.length_grouped`); False: random
+            batches.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class TaskDataModule(L.LightningDataModule):
         truncation: str = "segment",
         seed: int = 0,
         num_workers: int = 0,
+        length_grouped: bool = True,
     ) -> None:
         super().__init__()
         if source not in SOURCES:
@@ -77,6 +80,7 @@ class TaskDataModule(L.LightningDataModule):
         # Set by a stage whose control adds batches of its own (stilts.controls.mlm_mix).
         self.train_wrapper: Callable[[DataLoader], Iterable] | None = None
         self.num_workers = num_workers
+        self.length_grouped = length_grouped
         if spec.cfg.get("labels_from_train") and not spec.labels:
             self.spec = spec.with_labels(self._train_labels())
         self.featurizer: Featurizer = instantiate(spec.cfg.featurizer)
@@ -247,6 +251,8 @@ class TaskDataModule(L.LightningDataModule):
             batch_size=batch_size,
             shuffle=shuffle,
             seed=self.seed,
+            # A sorted group of one batch holds a random batch: the Trainer's default order.
+            mega_batch_factor=MEGA_BATCH_FACTOR if self.length_grouped else 1,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
         )

@@ -92,5 +92,3 @@ def test_a_wheel_installed_elsewhere_finds_the_sweep_finished(tmp_path: Path) ->
     work = tmp_path / "work"
     shutil.copytree(tmp_path / "first", work, ignore=shutil.ignore_patterns("stilts"))
     assert_found_finished(env_dir / "bin" / "python", work, before, pythonpath=None)
-
-

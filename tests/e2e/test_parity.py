@@ -1,5 +1,5 @@
 """The parity benchmark's quick mode end to end on the fixture data (both sides, one seed, tiny sizes,
-resumed)."""
+resumed, one side alone)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def test_quick_mode_runs_both_sides_writes_the_table_and_resumes(tmp_path: Path)
     assert "| rte (acc) |" in (tmp_path / "parity.md").read_text()
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("done earlier") == 4  # every run, skipped
+    one_side = subprocess.run(
+        [*command, "--sides", "stilts"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert one_side.returncode == 0 and one_side.stdout.count("done earlier") == 2
+    assert {r["side"] for r in json.loads((tmp_path / "results.json").read_text())["runs"]} == {"stilts"}
+    wrong_side = subprocess.run(
+        [*command, "--sides", "hf"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert wrong_side.returncode != 0 and "--sides: give one or both of stilts, trainer" in wrong_side.stderr
     changed = subprocess.run(
         [*command, "--max-length", "64"], cwd=REPO, env=env, capture_output=True, text=True
     )

@@ -25,6 +25,18 @@ def test_sampler_covers_every_example_once_in_grouped_batches() -> None:
     assert list(sampler) == batches  # reproducible
 
 
+def test_sampler_with_groups_of_one_batch_draws_random_batches() -> None:
+    # `data.length_grouped: false`: batches as random as the Trainer's, not sorted by length.
+    lengths = list(range(1, 1601))
+    spread = {}
+    for factor in (50, 1):
+        batches = list(LengthGroupedBatchSampler(lengths, 16, True, seed=0, mega_batch_factor=factor))
+        assert sorted(i for b in batches for i in b) == list(range(1600))
+        spread[factor] = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / 100
+    # Sixteen uniform draws from 1..1600 span about 15/17 of the range; a sorted group of 800, ~15 x 2.
+    assert spread[50] < 60 and spread[1] > 1200
+
+
 def test_sampler_shards_evenly_across_ranks() -> None:
     lengths = list(range(1, 102))
     shards = [list(LengthGroupedBatchSampler(lengths, 4, True, 0, num_replicas=2, rank=r)) for r in (0, 1)]

@@ -11,6 +11,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from stilts.cell import resolve_cell
 from stilts.config import CONF_DIR, register_resolvers
 from stilts.identity import identity_material, short_hash
 from stilts.plan import Composer, expand, plan, summary
@@ -81,6 +82,17 @@ def test_the_name_hashes_the_model_by_content_not_by_location(tmp_path: Path) ->
     (moved / "tokenizer_config.json").write_text(json.dumps({**config, "model_max_length": 7}))
     changed = compose_cfg([*cell, f"model.pretrained={moved}"])
     assert changed.cell_name != here.cell_name
+
+
+def test_random_batches_key_the_cell_and_reach_its_inputs() -> None:
+    cell = ["model=tiny", "task@intermediate=mnli", "task@target=rte"]
+    grouped, random = compose_cfg(cell), compose_cfg([*cell, "data.length_grouped=false"])
+    # Absent from the default's material, so cells written before the setting existed keep their names.
+    assert "batches" not in identity_material(grouped).shared
+    assert identity_material(random).shared["batches"] == "random"
+    assert random.cell_name != grouped.cell_name
+    assert identity_material(random).intermediate_key() != identity_material(grouped).intermediate_key()
+    assert resolve_cell(grouped).inputs.length_grouped and not resolve_cell(random).inputs.length_grouped
 
 
 def test_descriptions_and_other_roles_settings_change_no_key() -> None:

@@ -81,8 +81,9 @@ def test_sst2_reads_whole(tmp_path) -> None:
     train, val = dm.read_split("train"), dm.read_split("val")
     assert (len(train), len(val)) == (60614, 872)
     lines = (FULL / "sst2" / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    assert sum(train["label"]) == sum(line.endswith("\t1") for line in
-                                      (FULL / "sst2" / "train.tsv").read_text().splitlines()[1:])
+    assert sum(train["label"]) == sum(
+        line.endswith("\t1") for line in (FULL / "sst2" / "train.tsv").read_text().splitlines()[1:]
+    )
     assert sum(val["label"]) == sum(line.endswith("\t1") for line in lines)
 
 
