@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
+from benchmarks.parity_compare import compare
 from benchmarks.parity_data import TASKS, read_split, score, write_data_dir
 from benchmarks.parity_report import welch_interval
 from tests.helpers import FIXTURES
@@ -22,6 +23,30 @@ def test_welch_interval_matches_scipys_welch_test() -> None:
     assert diff == pytest.approx(sum(a) / 5 - sum(b) / 5)
     assert (low, high) == pytest.approx((reference.low, reference.high))
     assert welch_interval([0.5], b) is None
+
+
+def _runs(side: str, scores: list[tuple[float, float]]) -> list[dict]:
+    """Records of `side` on RTE: (score after the first epoch, score at the end) per seed."""
+    return [
+        {"task": "rte", "side": side, "seed": k, "epoch_scores": [first, 0.5, end], "score": end}
+        for k, (first, end) in enumerate(scores)
+    ]
+
+
+def test_an_arm_is_compared_with_the_base_runs_trainer_side() -> None:
+    settings = {"max_length": 64, "stilts_head": "pooler"}
+    trainer = _runs("trainer", [(0.54, 0.57), (0.56, 0.58), (0.53, 0.57)])
+    stilts = _runs("stilts", [(0.50, 0.56), (0.48, 0.55), (0.51, 0.57)])
+    arm_runs = _runs("stilts", [(0.55, 0.59), (0.52, 0.58), (0.54, 0.60)])
+    base = {"settings": settings, "runs": trainer + stilts}
+    arm = {"settings": {**settings, "stilts_head_init_std": 0.02}, "runs": arm_runs}
+    rows = {line.split(" | ")[1]: line for line in compare(base, [arm]).splitlines()[2:]}
+    assert set(rows) == {"Trainer", "stilts", "stilts, stilts_head_init_std=0.02"}
+    reference = stats.ttest_ind([0.59, 0.58, 0.60], [0.57, 0.58, 0.57], equal_var=False).confidence_interval()
+    expected = f"{100 * (0.59 - 0.5733333):.1f} [{100 * reference.low:.1f}, {100 * reference.high:.1f}]"
+    assert f"| 59.0 (1.0) | {expected} |" in rows["stilts, stilts_head_init_std=0.02"]
+    with pytest.raises(SystemExit, match="max_length"):
+        compare(base, [{**arm, "settings": {**settings, "max_length": 128}}])
 
 
 def test_scores_accuracy_and_cb_macro_f1_over_all_classes() -> None:
