@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from benchmarks.parity_report import welch_interval
+from benchmarks.parity_report import SIDES, difference, difference_text, pct
 
 # Settings that may differ between BASE and an arm without making them incomparable.
 ARM_SETTINGS = ("stilts_head", "stilts_head_init_std", "stilts_random_batches")
@@ -31,27 +31,18 @@ def arm_label(base: dict[str, Any], arm: dict[str, Any]) -> str:
     return ", ".join(f"{k}={arm.get(k)}" for k in changed) or "the base's settings"
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
-def _difference(a: list[float], b: list[float]) -> str:
-    interval = welch_interval(a, b)
-    return "n/a" if interval is None else f"{_pct(interval[0])} [{_pct(interval[1])}, {_pct(interval[2])}]"
-
-
 def row(task: str, label: str, runs: list[dict[str, Any]], trainer: list[dict[str, Any]] | None) -> str:
     first, second = ([r["epoch_scores"][k] for r in runs] for k in (0, 1))
     end = [r["score"] for r in runs]
-    sd = f" ({_pct(statistics.stdev(end))})" if len(end) > 1 else ""
-    cells = [task, label, str(len(runs)), _pct(statistics.fmean(first)), _pct(statistics.fmean(second)),
-             _pct(statistics.fmean(end)) + sd]  # fmt: skip
+    sd = f" ({pct(statistics.stdev(end))})" if len(end) > 1 else ""
+    cells = [task, label, str(len(runs)), pct(statistics.fmean(first)), pct(statistics.fmean(second)),
+             pct(statistics.fmean(end)) + sd]  # fmt: skip
     if trainer is None:
         cells += ["-", "-"]
     else:
         cells += [
-            _difference(end, [r["score"] for r in trainer]),
-            _difference(first, [r["epoch_scores"][0] for r in trainer]),
+            difference_text(difference(end, [r["score"] for r in trainer])),
+            difference_text(difference(first, [r["epoch_scores"][0] for r in trainer])),
         ]
     return "| " + " | ".join(cells) + " |"
 
@@ -65,7 +56,7 @@ def compare(base: dict[str, Any], arms: list[dict[str, Any]]) -> str:
     labels = [arm_label(base["settings"], arm["settings"]) for arm in arms]
     for task in dict.fromkeys(r["task"] for r in base["runs"]):
         task_runs = [r for r in base["runs"] if r["task"] == task]
-        side = {s: [r for r in task_runs if r["side"] == s] for s in ("stilts", "trainer")}
+        side = {s: [r for r in task_runs if r["side"] == s] for s in SIDES}
         lines.append(row(task, "Trainer", side["trainer"], None))
         lines.append(row(task, "stilts", side["stilts"], side["trainer"]))
         for label, arm in zip(labels, arms, strict=True):

@@ -29,6 +29,17 @@ def welch_interval(a: list[float], b: list[float], level: float = 0.95) -> tuple
     return diff, diff - half, diff + half
 
 
+def difference(a: list[float], b: list[float]) -> dict[str, float] | None:
+    """mean(a) - mean(b) and its 95% Welch interval as {mean, low, high}; None with too few runs."""
+    interval = welch_interval(a, b)
+    return None if interval is None else dict(zip(("mean", "low", "high"), interval, strict=True))
+
+
+def difference_text(d: dict[str, float] | None) -> str:
+    """`difference` in percentage points: "-1.0 [-2.8, 0.8]"."""
+    return "n/a" if d is None else f"{pct(d['mean'])} [{pct(d['low'])}, {pct(d['high'])}]"
+
+
 def summarise(records: list[dict[str, Any]], majority: dict[str, float]) -> dict[str, Any]:
     """Per task and side: scores, their mean and sd, training time and examples/s, wall time; per
     task: stilts minus Trainer with its 95% Welch interval, and stilts' throughput over the Trainer's."""
@@ -55,17 +66,14 @@ def summarise(records: list[dict[str, Any]], majority: dict[str, float]) -> dict
                 "wall_s": sum(r["wall_s"] for r in runs),
                 "epoch_scores": [r["epoch_scores"] for r in runs],
             }
-        interval = welch_interval(row["stilts"]["scores"], row["trainer"]["scores"])
-        row["difference"] = (
-            None if interval is None else dict(zip(("mean", "low", "high"), interval, strict=True))
-        )
+        row["difference"] = difference(row["stilts"]["scores"], row["trainer"]["scores"])
         rates = row["stilts"]["train_examples_per_s"], row["trainer"]["train_examples_per_s"]
         row["throughput_ratio"] = rates[0] / rates[1] if all(rates) else None
         out[task] = row
     return out
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
@@ -84,15 +92,15 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     for task, row in summary.items():
         s, t, d = row["stilts"], row["trainer"], row["difference"]
-        diff = "n/a" if d is None else f"{_pct(d['mean'])} [{_pct(d['low'])}, {_pct(d['high'])}]"
+        diff = difference_text(d)
         holds = "n/a" if d is None else ("yes" if d["low"] <= 0 <= d["high"] else "**no**")
         rate = "n/a"
         if row["throughput_ratio"]:
             rates = f"{s['train_examples_per_s']:.1f} / {t['train_examples_per_s']:.1f}"
             rate = f"{rates} ({row['throughput_ratio']:.2f}x)"
-        means = f"{_pct(s['mean'])} ({_pct(s['sd'])}) | {_pct(t['mean'])} ({_pct(t['sd'])})"
+        means = f"{pct(s['mean'])} ({pct(s['sd'])}) | {pct(t['mean'])} ({pct(t['sd'])})"
         lines.append(
-            f"| {task} ({meta['metrics'][task]}) | {_pct(row['majority'])} | {means} | {diff} | {holds} "
+            f"| {task} ({meta['metrics'][task]}) | {pct(row['majority'])} | {means} | {diff} | {holds} "
             f"| {rate} | {_rates(s, t, 'train_examples_per_cpu_s')} | {s['wall_s']:.0f} / {t['wall_s']:.0f} |"
         )
     lines += ["", "Scores per seed and after each epoch (dev, %):", ""]
@@ -100,7 +108,7 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         for side in SIDES:
             side_row = row[side]
             curves = "; ".join(
-                f"seed {seed}: " + " / ".join(_pct(x) for x in curve)
+                f"seed {seed}: " + " / ".join(pct(x) for x in curve)
                 for seed, curve in zip(side_row["seeds"], side_row["epoch_scores"], strict=True)
             )
             lines.append(f"- {task}, {side}: {curves}")

@@ -1,4 +1,4 @@
-"""Length-grouped batch sampling and dynamic padding.
+"""Length-grouped batch sampling, dynamic padding, and the data loader that serves them.
 
 Training batches group examples of similar length (shuffled within large "mega-batches", then the
 batches themselves shuffled) so little compute goes to padding; each batch is padded only to its own
@@ -9,12 +9,16 @@ with `use_distributed_sampler=False`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
+import datasets
+import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.accelerators import CUDAAccelerator
+from torch.utils.data import DataLoader
 
 # Batches per sorted group of training examples (the Trainer's `group_by_length` takes at most 50).
 MEGA_BATCH_FACTOR = 50
@@ -89,6 +93,42 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
         if self.shuffle:
             return math.ceil(math.ceil(len(self.lengths) / self.batch_size) / self.num_replicas)
         return math.ceil(len(range(self.rank, len(self.lengths), self.num_replicas)) / self.batch_size)
+
+
+def batch_loader(
+    dataset: datasets.Dataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    collate_fn: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    num_workers: int,
+    length_grouped: bool,
+    trainer: L.Trainer | None,
+) -> DataLoader:
+    """A loader of `dataset` (featurized, with its `length` column) in `LengthGroupedBatchSampler`
+    batches: training batches of similar lengths, or random ones with `length_grouped` False (a sorted
+    group of one batch is a random batch: the Trainer's default order); the trainer's DDP shard."""
+    sampler = LengthGroupedBatchSampler(
+        dataset.with_format("numpy", columns=["length"])[:]["length"],  # one Arrow read, no Python list
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        mega_batch_factor=MEGA_BATCH_FACTOR if length_grouped else 1,
+        num_replicas=trainer.world_size if trainer else 1,
+        rank=trainer.global_rank if trainer else 0,
+    )
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        # Page-locked batches let the copy to the GPU overlap compute (Lightning copies non-blocking).
+        pin_memory=trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator),
+        # Its own generator: creating a loader iterator then draws no number from the global RNG,
+        # so dropout masks do not depend on how often loaders were started (exact resumes).
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 class PaddingCollator:

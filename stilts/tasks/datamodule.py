@@ -12,16 +12,14 @@ from typing import Any
 
 import datasets
 import lightning as L
-import torch
 from hydra.utils import instantiate
-from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from stilts.cache import file_sha256
 from stilts.contracts import ReadsLabelSet
 from stilts.errors import ConfigError, DataFormatError, MissingDataError
-from stilts.tasks.batching import MEGA_BATCH_FACTOR, LengthGroupedBatchSampler
+from stilts.tasks.batching import batch_loader
 from stilts.tasks.featurizers import Featurizer
 from stilts.tasks.spec import TaskSpec
 
@@ -44,8 +42,7 @@ class TaskDataModule(L.LightningDataModule):
             jiant's rule) or `pair` (the whole sequence cut to `max_length`); stilts.tasks.truncation.
         seed: shuffling seed of the training batches.
         num_workers: dataloader worker processes.
-        length_grouped: training batches of similar lengths (`data.length_grouped`); False: random
-            batches.
+        length_grouped: training batches of similar lengths (`data.length_grouped`), else random ones.
     """
 
     def __init__(
@@ -245,29 +242,11 @@ class TaskDataModule(L.LightningDataModule):
         return counts.most_common(1)[0][0] if counts else None
 
     def _loader(self, dataset: datasets.Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        trainer = self.trainer
-        sampler = LengthGroupedBatchSampler(
-            dataset.with_format("numpy", columns=["length"])[:]["length"],  # one Arrow read, no Python list
-            batch_size=batch_size,
-            shuffle=shuffle,
-            seed=self.seed,
-            # A sorted group of one batch holds a random batch: the Trainer's default order.
-            mega_batch_factor=MEGA_BATCH_FACTOR if self.length_grouped else 1,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
-        )
-        return DataLoader(
-            dataset,
-            batch_sampler=sampler,
-            collate_fn=self.featurizer.collator(self.tokenizer.pad_token_id),
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            # Page-locked batches let the copy to the GPU overlap compute (Lightning copies non-blocking).
-            pin_memory=trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator),
-            # Its own generator: creating a loader iterator then draws no number from the global RNG,
-            # so dropout masks do not depend on how often loaders were started (exact resumes).
-            generator=torch.Generator().manual_seed(self.seed),
-        )
+        collate = self.featurizer.collator(self.tokenizer.pad_token_id)
+        return batch_loader(
+            dataset, batch_size, shuffle, seed=self.seed, collate_fn=collate, num_workers=self.num_workers,
+            length_grouped=self.length_grouped, trainer=self.trainer,
+        )  # fmt: skip
 
     def train_dataloader(self) -> Iterable:
         loader = self._loader(self.featurized("train"), self.spec.batch_size, shuffle=True)
